@@ -1,0 +1,3 @@
+from .seg_data_sample import SampleList, SegDataSample
+
+__all__ = ['SegDataSample', 'SampleList']
