@@ -1,0 +1,7 @@
+"""Runner glue: safe checkpoint loading, CPU mixed precision and the visualisation hook."""
+from .checkpoint_loading import CHECKPOINT_ALLOWED_GLOBALS, load_checkpoint_file
+from .optim_wrappers import CPUAutocastOptimWrapper
+from .visualization_hook import SegVisualizationHook, colorize_panoptic
+
+__all__ = ['CHECKPOINT_ALLOWED_GLOBALS', 'load_checkpoint_file', 'CPUAutocastOptimWrapper',
+           'SegVisualizationHook', 'colorize_panoptic']

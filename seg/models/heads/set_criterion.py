@@ -1,0 +1,158 @@
+"""Set-prediction losses of the mask decoder: Hungarian matching, then class / mask losses.
+
+Every prediction (query initialisation and each decoder layer) is matched to the ground truth
+independently and gets the same loss weights (reference section 2.1-2.2). Masks are compared
+on sampled points: uniformly random points for matching, uncertainty-guided points for the
+losses, as Mask2Former.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.dist import get_world_size, all_reduce
+
+from seg.registry import MODELS, TASK_UTILS
+from seg.models.matching import get_uncertain_point_coords_with_randomness, point_sample
+
+DEFAULT_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
+                        reduction='mean')
+DEFAULT_LOSS_MASK = dict(type='CrossEntropyLoss', use_sigmoid=True, reduction='mean',
+                         loss_weight=5.0)
+DEFAULT_LOSS_DICE = dict(type='DiceLoss', use_sigmoid=True, activate=True, reduction='mean',
+                         naive_dice=True, eps=1.0, loss_weight=5.0)
+DEFAULT_LOSS_OBJECTNESS = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                               loss_weight=2.0)
+DEFAULT_TRAIN_CFG = dict(
+    num_points=12544, oversample_ratio=3.0, importance_sample_ratio=0.75,
+    assigner=dict(type='HungarianAssigner', match_costs=[
+        dict(type='ClassificationCost', weight=2.0),
+        dict(type='CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
+        dict(type='DiceCost', weight=5.0, pred_act=True, eps=1.0)]))
+
+
+def _mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """Average a scalar over distributed ranks (identity when not distributed)."""
+    if get_world_size() > 1:
+        value = value.clone()
+        all_reduce(value, op='mean')
+    return value
+
+
+class SetCriterion:
+    """Computes the per-layer losses (``d{i}.loss_*`` for all but the last prediction).
+
+    Args:
+        num_classes: K; class index K is "no object".
+        loss_cls: softmax cross-entropy config; without ``class_weight`` the weights are
+            ``[1] * K + [no_object_weight]``.
+        loss_mask / loss_dice: point-wise BCE and Dice configs.
+        loss_objectness: sigmoid focal loss on the objectness logit (target: matched or not);
+            None disables it.
+        train_cfg: ``num_points``, ``oversample_ratio``, ``importance_sample_ratio`` and the
+            ``assigner`` config.
+    """
+
+    def __init__(self, num_classes: int, loss_cls: Optional[dict] = None,
+                 loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
+                 loss_objectness: Optional[dict] = None, no_object_weight: float = 0.1,
+                 train_cfg: Optional[dict] = None) -> None:
+        self.num_classes = num_classes
+        loss_cls = copy.deepcopy(dict(loss_cls or DEFAULT_LOSS_CLS))
+        class_weight = loss_cls.get('class_weight')
+        if class_weight is None:
+            class_weight = [1.0] * num_classes + [no_object_weight]
+        elif len(class_weight) != num_classes + 1:
+            raise ValueError(f'loss_cls.class_weight has {len(class_weight)} entries, expected '
+                             f'num_classes + 1 = {num_classes + 1}')
+        loss_cls['class_weight'] = list(class_weight)
+        self.class_weight = torch.tensor(class_weight, dtype=torch.float32)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_mask = MODELS.build(loss_mask or DEFAULT_LOSS_MASK)
+        self.loss_dice = MODELS.build(loss_dice or DEFAULT_LOSS_DICE)
+        self.loss_objectness = (MODELS.build(loss_objectness)
+                                if loss_objectness is not None else None)
+        train_cfg = dict(train_cfg or DEFAULT_TRAIN_CFG)
+        self.num_points = int(train_cfg.get('num_points', 12544))
+        self.oversample_ratio = float(train_cfg.get('oversample_ratio', 3.0))
+        self.importance_sample_ratio = float(train_cfg.get('importance_sample_ratio', 0.75))
+        self.assigner = TASK_UTILS.build(train_cfg.get('assigner', DEFAULT_TRAIN_CFG['assigner']))
+
+    def __call__(self, cls_preds: Sequence[torch.Tensor], mask_preds: Sequence[torch.Tensor],
+                 batch_targets: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+        losses = {}
+        last = len(cls_preds) - 1
+        for index, (cls_pred, mask_pred) in enumerate(zip(cls_preds, mask_preds)):
+            prefix = '' if index == last else f'd{index}.'
+            layer_losses = self.single_prediction_losses(cls_pred, mask_pred, batch_targets)
+            for name, value in layer_losses.items():
+                losses[prefix + name] = value
+        return losses
+
+    # ------------------------------------------------------------------ matching
+    @torch.no_grad()
+    def match(self, cls_pred: torch.Tensor, mask_pred: torch.Tensor,
+              batch_targets: List[Dict[str, torch.Tensor]]
+              ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """Hungarian assignment per sample: list of (query indices, target indices)."""
+        assignments = []
+        num_queries = mask_pred.shape[1]
+        for sample, targets in enumerate(batch_targets):
+            gt_masks = targets['masks']
+            points = torch.rand((1, self.num_points, 2), device=mask_pred.device)
+            pred_points = point_sample(mask_pred[sample].unsqueeze(1).float(),
+                                       points.expand(num_queries, -1, -1)).squeeze(1)
+            gt_points = point_sample(gt_masks.unsqueeze(1).float(),
+                                     points.expand(gt_masks.shape[0], -1, -1)).squeeze(1)
+            pred = dict(scores=cls_pred[sample, :, :self.num_classes + 1].float(),
+                        masks=pred_points)
+            gt = dict(labels=targets['labels'], masks=gt_points)
+            query_indices, target_indices = self.assigner.assign(pred, gt)
+            assignments.append((query_indices.to(mask_pred.device),
+                                target_indices.to(mask_pred.device)))
+        return assignments
+
+    # ------------------------------------------------------------------ losses
+    def single_prediction_losses(self, cls_pred: torch.Tensor, mask_pred: torch.Tensor,
+                                 batch_targets: List[Dict[str, torch.Tensor]]
+                                 ) -> Dict[str, torch.Tensor]:
+        assignments = self.match(cls_pred, mask_pred, batch_targets)
+        batch_size, num_queries = cls_pred.shape[:2]
+        device = cls_pred.device
+
+        labels = torch.full((batch_size, num_queries), self.num_classes, dtype=torch.long,
+                            device=device)
+        matched_preds, matched_targets = [], []
+        for sample, (query_indices, target_indices) in enumerate(assignments):
+            labels[sample, query_indices] = batch_targets[sample]['labels'][target_indices].long()
+            matched_preds.append(mask_pred[sample, query_indices])
+            matched_targets.append(batch_targets[sample]['masks'][target_indices])
+
+        class_weight = self.class_weight.to(device)
+        flat_labels = labels.flatten()
+        cls_avg_factor = _mean_over_ranks(class_weight[flat_labels].sum()).clamp(min=1).item()
+        flat_cls = cls_pred.flatten(0, 1).float()
+        loss_cls = self.loss_cls(flat_cls[:, :self.num_classes + 1], flat_labels,
+                                 avg_factor=cls_avg_factor)
+        if self.loss_objectness is not None:
+            unmatched = (flat_labels == self.num_classes).long()
+            loss_cls = loss_cls + self.loss_objectness(flat_cls[:, -1:], unmatched,
+                                                       avg_factor=cls_avg_factor)
+
+        matched_pred = torch.cat(matched_preds)
+        matched_target = torch.cat(matched_targets)
+        num_masks = _mean_over_ranks(
+            torch.tensor(float(matched_pred.shape[0]), device=device)).clamp(min=1).item()
+        if matched_pred.shape[0] == 0:
+            zero = mask_pred.sum() * 0
+            return dict(loss_cls=loss_cls, loss_mask=zero, loss_dice=zero)
+
+        with torch.no_grad():
+            points = get_uncertain_point_coords_with_randomness(
+                matched_pred.unsqueeze(1).float(), self.num_points, self.oversample_ratio,
+                self.importance_sample_ratio)
+            target_points = point_sample(matched_target.unsqueeze(1).float(), points).squeeze(1)
+        pred_points = point_sample(matched_pred.unsqueeze(1).float(), points).squeeze(1)
+        loss_dice = self.loss_dice(pred_points, target_points, avg_factor=num_masks)
+        loss_mask = self.loss_mask(pred_points.reshape(-1), target_points.reshape(-1),
+                                   avg_factor=num_masks * self.num_points)
+        return dict(loss_cls=loss_cls, loss_mask=loss_mask, loss_dice=loss_dice)

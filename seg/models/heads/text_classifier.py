@@ -1,0 +1,50 @@
+"""Open-vocabulary classifier: cosine similarity with CLIP text embeddings."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CosineTextClassifier(nn.Module):
+    """Scores query embeddings against per-class text prototypes.
+
+    The prototypes (K, P, D) hold P synonyms per class; a query's class logit is the best cosine
+    over the synonyms times a fixed ``exp(logit_scale)`` (4.6052 = ln 100, as the reference). An
+    all-zero background prototype is appended, so the background logit is always 0 and softmax
+    cross-entropy over K + 1 classes works. Prototypes are buffers outside the state dict: they
+    come from the text-embedding file of the current vocabulary, not from checkpoints.
+    """
+
+    def __init__(self, embed_dim: int, logit_scale: float = math.log(100.0)):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.register_buffer('logit_scale', torch.tensor(float(logit_scale)), persistent=False)
+        # (D, K + 1, P); empty until `set_embeddings` is called.
+        self.register_buffer('cls_embed', torch.zeros(embed_dim, 0, 1), persistent=False)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of real classes K (the background prototype not counted)."""
+        return max(self.cls_embed.shape[1] - 1, 0)
+
+    def set_embeddings(self, embeddings: torch.Tensor) -> None:
+        """Install text prototypes of shape (K, P, D) (unit norm) and the zero background."""
+        if embeddings.dim() != 3 or embeddings.shape[-1] != self.embed_dim:
+            raise ValueError(
+                f'text embeddings must have shape (K, P, {self.embed_dim}), '
+                f'got {tuple(embeddings.shape)}')
+        embeddings = embeddings.float()
+        background = embeddings.new_zeros(1, embeddings.shape[1], self.embed_dim)
+        with_background = torch.cat([embeddings, background], dim=0)
+        self.cls_embed = with_background.permute(2, 0, 1).contiguous().to(self.cls_embed.device)
+
+    def forward(self, class_embeddings: torch.Tensor) -> torch.Tensor:
+        """(B, Q, D) query class embeddings -> (B, Q, K + 1) logits."""
+        if self.cls_embed.shape[1] == 0:
+            raise RuntimeError(
+                'the text classifier has no class embeddings: the segmentor installs them from '
+                'the vocabulary (see `text_classifier` in the model config)')
+        normalised = F.normalize(class_embeddings, dim=-1)
+        per_synonym = torch.einsum('bqd,dkp->bqkp', normalised, self.cls_embed.to(normalised.dtype))
+        return self.logit_scale.exp() * per_synonym.max(dim=-1).values

@@ -1,0 +1,11 @@
+"""Post-processing of query outputs: panoptic, instance and semantic fusion."""
+from .fusion_head import DEFAULT_TEST_CFG, OMGFusionHead
+from .instance import instance_postprocess
+from .mask_ops import check_query_outputs, mask2bbox, restore_mask_logits
+from .panoptic import panoptic_postprocess
+from .semantic import semantic_postprocess
+
+__all__ = [
+    'DEFAULT_TEST_CFG', 'OMGFusionHead', 'check_query_outputs', 'instance_postprocess',
+    'mask2bbox', 'panoptic_postprocess', 'restore_mask_logits', 'semantic_postprocess'
+]

@@ -1,0 +1,22 @@
+"""Semantic inference of a mask-classification model (the Mask2Former rule)."""
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .mask_ops import check_query_outputs
+
+
+def semantic_postprocess(mask_cls: Tensor, mask_pred: Tensor) -> Tensor:
+    """Per-pixel class of one image: argmax over classes of sum_q p(c|q) * sigmoid(mask_q).
+
+    Args:
+        mask_cls: (Q, K+1) class logits, last column = no-object (dropped after the softmax).
+        mask_pred: (Q, H, W) mask logits.
+
+    Returns:
+        (H, W) int64 map of class indices in [0, K).
+    """
+    check_query_outputs(mask_cls, mask_pred)
+    class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
+    class_maps = torch.einsum('qc,qhw->chw', class_probs, mask_pred.sigmoid())
+    return class_maps.argmax(0)
