@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from seg.registry import DATASETS
+from seg.registry import DATASETS, TRANSFORMS
 
 CLASS_KEYS = ('classes', 'thing_classes', 'stuff_classes')
 FILTER_KEYS = ('filter_empty_gt', 'min_size')
@@ -77,6 +77,10 @@ class CocoPanopticDataset(BaseDataset):
         if unknown:
             raise ValueError(f'unknown filter_cfg keys {sorted(unknown)}; allowed {FILTER_KEYS}')
         self._raw_json: Optional[dict] = None
+        # Built from this package's registry so the pipeline also works outside a runner
+        # (mmengine's Compose would look in its root registry unless default_scope='seg').
+        pipeline = [TRANSFORMS.build(step) if isinstance(step, Mapping) else step
+                    for step in pipeline]
         # The class list is read from the json, so the base class must not build metainfo yet.
         super().__init__(ann_file=ann_file, metainfo=None, data_root=data_root,
                          data_prefix=data_prefix, filter_cfg=filter_cfg, indices=indices,
@@ -205,6 +209,8 @@ class CocoPanopticDataset(BaseDataset):
             infos[image_id] = self._parse_annotation(ann, images[image_id], where, is_thing,
                                                      label_of)
 
+        if not images:
+            raise ValueError(f'{ann_file}: "images" is empty')
         missing = [image_id for image_id in images if image_id not in infos]
         if missing:
             raise ValueError(f'{ann_file}: {len(missing)} image(s) have no entry in '
@@ -257,6 +263,9 @@ class CocoPanopticDataset(BaseDataset):
             if (has_instance or not filter_empty_gt) and min(info['width'],
                                                              info['height']) >= min_size:
                 kept.append(info)
+        if not kept:
+            raise ValueError(f'filter_cfg={self.filter_cfg} drops all {len(self.data_list)} '
+                             f'images of {self.ann_file}')
         if len(kept) < len(self.data_list):
             print_log(f'{type(self).__name__}: filter_cfg={self.filter_cfg} dropped '
                       f'{len(self.data_list) - len(kept)} of {len(self.data_list)} images of '

@@ -42,6 +42,10 @@ class OMGSegmentor(BaseModel):
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if isinstance(data_preprocessor, dict):
+            # Built here so string types resolve in this package's registry whatever the
+            # current default scope (MMEngine's BaseModel would look in its root registry).
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.vocabulary = Vocabulary.build(vocabulary)
         self.backbone = MODELS.build(backbone)
@@ -78,7 +82,7 @@ class OMGSegmentor(BaseModel):
         embeddings = get_or_create_text_embeddings(
             path, list(self.vocabulary.classes), self.backbone.get_text_encoder,
             generate_if_missing=bool(cfg.get('generate_if_missing', False)),
-            config_hint=self.config_path)
+            model_name=self.backbone.model_name, config_hint=self.config_path)
         self.panoptic_head.text_classifier.set_embeddings(embeddings)
 
     # ------------------------------------------------------------------ features

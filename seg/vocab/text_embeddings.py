@@ -8,6 +8,7 @@ tensor files load as well.
 """
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Union
@@ -18,7 +19,7 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
 from seg.utils import embedding_cache_dir
-from .synonyms import class_synonyms
+from .synonyms import class_synonyms, split_synonyms
 from .templates import VILD_TEMPLATES, check_templates
 
 TextEncoder = Callable[[List[str]], torch.Tensor]
@@ -47,7 +48,7 @@ def generate_text_embeddings(text_encoder: TextEncoder, class_names: Sequence[st
     unique_synonyms = list(dict.fromkeys(s for synonyms in synonyms_per_class for s in synonyms))
     prompts = [template.format(synonym) for synonym in unique_synonyms for template in templates]
 
-    bar = ProgressBar(len(prompts)) if progress else None
+    bar = ProgressBar(len(prompts), file=sys.stdout) if progress else None
     chunks = []
     for start in range(0, len(prompts), batch_size):
         batch = prompts[start:start + batch_size]
@@ -159,8 +160,11 @@ def load_text_embeddings(path: PathLike, class_names: Optional[Sequence[str]] = 
         raise ValueError(
             f'text-embedding file {file} holds {embeddings.shape[0]} classes, the model expects '
             f'{expected_count}; regenerate it with: {gen_cls_command(file, config_hint)}')
-    if class_names is not None and stored_names is not None and list(stored_names) != list(class_names):
-        index = next((i for i, (a, b) in enumerate(zip(stored_names, class_names)) if a != b),
+    # Names that normalise to the same synonyms give the same embeddings.
+    if class_names is not None and stored_names is not None and (
+            class_synonyms(stored_names) != class_synonyms(class_names)):
+        index = next((i for i, (a, b) in enumerate(zip(stored_names, class_names))
+                      if split_synonyms(a) != split_synonyms(b)),
                      min(len(stored_names), len(class_names)) - 1)
         raise ValueError(
             f'text-embedding file {file} was made for other classes: class {index} is '

@@ -161,8 +161,8 @@ class OpenCLIPBackbone(nn.Module):
             clip_model = open_clip.create_model(self.model_name, pretrained=None)
             _load_weights_file(clip_model, self.pretrained, self.model_name)
             return clip_model
-        known_tags = open_clip.list_pretrained_tags_by_model(self.model_name)
-        if self.pretrained not in known_tags:
+        if not open_clip.get_pretrained_cfg(self.model_name, self.pretrained):
+            known_tags = open_clip.list_pretrained_tags_by_model(self.model_name)
             raise ValueError(
                 f'{self.pretrained!r} is neither a file nor an open_clip tag of {self.model_name!r} '
                 f'(known tags: {known_tags})')

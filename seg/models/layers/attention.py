@@ -69,6 +69,9 @@ class MultiheadAttention(nn.Module):
             key = key + key_pos
         if self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        # need_weights stays at its default (True), the reference's explicit-softmax path:
+        # bit-identical to mmcv, whereas the fused path moves outputs by ~1e-6, enough to flip
+        # near-zero mask decisions downstream.
         out = self.attn(query=query, key=key, value=value, attn_mask=attn_mask,
                         key_padding_mask=key_padding_mask)[0]
         if self.batch_first:

@@ -39,6 +39,14 @@ def _ffn_cfg(cfg: Optional[Mapping]) -> dict:
     return cfg
 
 
+def reject_init_cfg(init_cfg: Optional[Mapping], owner: str) -> None:
+    """mmdet configs carry ``init_cfg=None``; anything else is not supported here (weights
+    come from the model checkpoint), so say so instead of silently ignoring it."""
+    if init_cfg is not None:
+        raise ValueError(f'{owner}: init_cfg={dict(init_cfg)} is not supported; load weights '
+                         f'through the model checkpoint')
+
+
 def _norms(norm_cfg: Optional[Mapping], embed_dims: int, count: int) -> nn.ModuleList:
     norm_cfg = dict(type='LN') if norm_cfg is None else norm_cfg
     return nn.ModuleList([build_norm_layer(norm_cfg, embed_dims)[1] for _ in range(count)])
@@ -78,8 +86,10 @@ class DeformableDetrTransformerEncoder(nn.Module):
     and ``DeformableDetrTransformerEncoder`` (reference points computed from valid ratios).
     """
 
-    def __init__(self, num_layers: int, layer_cfg: Optional[Mapping] = None) -> None:
+    def __init__(self, num_layers: int, layer_cfg: Optional[Mapping] = None,
+                 init_cfg: Optional[Mapping] = None) -> None:
         super().__init__()
+        reject_init_cfg(init_cfg, type(self).__name__)
         layer_cfg = {} if layer_cfg is None else layer_cfg
         self.layers = nn.ModuleList([DeformableDetrTransformerEncoderLayer(**layer_cfg)
                                      for _ in range(num_layers)])
@@ -183,8 +193,9 @@ class Mask2FormerTransformerDecoder(nn.Module):
 
     def __init__(self, num_layers: int, layer_cfg: Optional[Mapping] = None,
                  post_norm_cfg: Optional[Mapping] = None,
-                 return_intermediate: bool = True) -> None:
+                 return_intermediate: bool = True, init_cfg: Optional[Mapping] = None) -> None:
         super().__init__()
+        reject_init_cfg(init_cfg, type(self).__name__)
         layer_cfg = {} if layer_cfg is None else layer_cfg
         self.num_layers = num_layers
         self.return_intermediate = return_intermediate

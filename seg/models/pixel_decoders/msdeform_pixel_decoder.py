@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from seg.models.layers.builders import ConvModule
 from seg.models.layers.ms_deform_attn import MultiScaleDeformableAttention
 from seg.models.layers.positional_encoding import SinePositionalEncoding
-from seg.models.layers.transformer import DeformableDetrTransformerEncoder
+from seg.models.layers.transformer import DeformableDetrTransformerEncoder, reject_init_cfg
 from seg.registry import MODELS
 
 _DEFAULT_ENCODER = dict(
@@ -63,8 +63,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
                  out_channels: int = 256, num_outs: int = 3,
                  norm_cfg: Optional[Mapping] = None, act_cfg: Optional[Mapping] = None,
                  encoder: Optional[Mapping] = None,
-                 positional_encoding: Optional[Mapping] = None) -> None:
+                 positional_encoding: Optional[Mapping] = None,
+                 init_cfg: Optional[Mapping] = None) -> None:
         super().__init__()
+        reject_init_cfg(init_cfg, type(self).__name__)
         norm_cfg = dict(type='GN', num_groups=32) if norm_cfg is None else dict(norm_cfg)
         act_cfg = dict(type='ReLU') if act_cfg is None else dict(act_cfg)
         encoder = copy.deepcopy(dict(_DEFAULT_ENCODER if encoder is None else encoder))
@@ -171,8 +173,9 @@ class MSDeformAttnPixelDecoder(nn.Module):
 
         # (B, N, C) -> per level (B, C, h, w), coarse to fine
         memory = memory.transpose(1, 2)
-        outs = [level_tokens.reshape(batch_size, -1, height, width) for level_tokens, (height, width)
-                in zip(memory.split([h * w for h, w in shapes], dim=-1), shapes)]
+        per_level = memory.split([h * w for h, w in shapes], dim=-1)
+        outs = [level_memory.reshape(batch_size, -1, h, w)
+                for level_memory, (h, w) in zip(per_level, shapes)]
         for k, idx in enumerate(self.fpn_level_indices):
             lateral = self.lateral_convs[k](feats[idx])
             merged = lateral + F.interpolate(outs[-1], size=lateral.shape[-2:], mode='bilinear',

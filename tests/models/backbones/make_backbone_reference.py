@@ -1,0 +1,60 @@
+"""Rebuild tests/data/reference_small/backbone_case.pth from the reference case (needs ../shared).
+
+    python tests/models/backbones/make_backbone_reference.py [REFERENCE_CASE_DIR]
+
+Stores one image of the case, the backbone outputs for it, the CLIP-head tensors, the backbone
+config and, instead of the 3.4M backbone weights, the recipe that regenerates them plus per-key
+sums that check the regeneration (see test_openclip_backbone.py).
+"""
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+DEFAULT_CASE_DIR = '/work/shared/reference_outputs/case_small'
+OUT_FILE = Path(__file__).resolve().parents[2] / 'data' / 'reference_small' / 'backbone_case.pth'
+PREFIX = 'backbone.'
+
+
+def main(case_dir: Path) -> None:
+    case = json.loads((case_dir / 'case.json').read_text())
+    state_dict = torch.load(case_dir / 'state_dict.pth', weights_only=False)
+    kinds = {}
+    for line in (case_dir / 'keys.txt').read_text().splitlines():
+        fields = line.split('\t')
+        if len(fields) >= 4 and fields[0].startswith(PREFIX):
+            kinds[fields[0][len(PREFIX):]] = fields[3]
+    weights = {key[len(PREFIX):]: value for key, value in state_dict.items() if key.startswith(PREFIX)}
+    assert set(kinds) == set(weights)
+    inputs = torch.load(case_dir / 'inputs.pth', weights_only=False)
+    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=False)
+    openvoc = torch.load(case_dir / 'out_openvoc.pth', weights_only=False)
+    backbone_cfg = case['model']['backbone']
+    trunk = backbone_cfg['timm_model']
+    fixture = dict(
+        provenance=('OMG-Seg reference case case_small (lxtGH/OMG-Seg 1ae2e7d, CPU): image 0 of '
+                    'inputs.pth["images"], its backbone_feats (out_semantic.pth), clip_feat of image '
+                    '0 and clip_pooled_feat / clip_embedding (out_openvoc.pth). Backbone weights are '
+                    'regenerated from the case recipe (salt, kind per key) and checked by the sums.'),
+        model_name='convnext_base_omgtest',
+        open_clip_model_cfg=backbone_cfg['open_clip_model_cfg'],
+        trunk_cfg=dict(depths=list(trunk['depths']), dims=list(trunk['dims']),
+                       conv_mlp=trunk['conv_mlp']),
+        weight_salt='omgref-case_small-v1-s44',
+        weight_key_prefix=PREFIX,
+        weight_kinds=kinds,
+        weight_sums={key: float(value.double().sum()) for key, value in weights.items()},
+        weight_abs_sums={key: float(value.double().abs().sum()) for key, value in weights.items()},
+        image=inputs['images'][:1].clone(),
+        backbone_feats=[feat[:1].clone() for feat in semantic['backbone_feats']],
+        clip_feat=openvoc['clip_feat'][:1].clone(),
+        clip_pooled_feat=openvoc['clip_pooled_feat'].clone(),
+        clip_embedding=openvoc['clip_embedding'].clone(),
+    )
+    torch.save(fixture, OUT_FILE)
+    print(f'wrote {OUT_FILE}')
+
+
+if __name__ == '__main__':
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_CASE_DIR))
