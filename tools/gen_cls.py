@@ -28,14 +28,19 @@ from seg.vocab import (Vocabulary, embedding_file_path, generate_text_embeddings
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Generate CLIP text embeddings of a vocabulary')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--cache-dir', help='folder of embedding files (default: '
+    parser.add_argument('--cache-dir',
+                        help='folder of embedding files (default: '
                         '$OMGSEG_CACHE/embeddings or ~/.cache/omgseg/embeddings)')
-    parser.add_argument('--out', help='write exactly this file instead of '
+    parser.add_argument('--out',
+                        help='write exactly this file instead of '
                         '<cache dir>/<model_name>_<dataset_name>.pth')
     parser.add_argument('--batch-size', type=int, default=256, help='prompts per text-encoder call')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
                         help='override config entries, e.g. train_dataloader.dataset.data_root=DIR')
-    parser.add_argument('--device', choices=['cpu', 'cuda'],
+    parser.add_argument('--device',
+                        choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='device of the text encoder (default: cuda when available)')
     return parser.parse_args(argv)
@@ -101,7 +106,9 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
     text_encoder = backbone.get_text_encoder().to(args.device)
     del backbone  # only the text tower is needed from here on
-    embeddings = generate_text_embeddings(text_encoder, class_names, batch_size=args.batch_size,
+    embeddings = generate_text_embeddings(text_encoder,
+                                          class_names,
+                                          batch_size=args.batch_size,
                                           progress=True)
     written = save_text_embeddings(out_path, embeddings, class_names, model_name)
     print(f'text embeddings {tuple(embeddings.shape)} written to {written}', flush=True)

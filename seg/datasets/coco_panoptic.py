@@ -15,6 +15,8 @@ from seg.registry import DATASETS, TRANSFORMS
 
 CLASS_KEYS = ('classes', 'thing_classes', 'stuff_classes')
 FILTER_KEYS = ('filter_empty_gt', 'min_size')
+DEFAULT_DATA_PREFIX = dict(img='train2017/', seg='annotations/panoptic_train2017/')
+DEFAULT_FILTER_CFG = dict(filter_empty_gt=True, min_size=32)
 
 
 def _require(record: Mapping, key: str, where: str, ann_file: str):
@@ -39,7 +41,8 @@ class CocoPanopticDataset(BaseDataset):
         pipeline: transforms (configs or callables).
         test_mode: no filtering; a pipeline returning ``None`` is an error.
         filter_cfg: training-only filter: ``filter_empty_gt`` drops images without a
-            non-crowd thing segment, ``min_size`` drops images whose shorter side is smaller.
+            non-crowd thing segment, ``min_size`` drops images whose shorter side is smaller;
+            ``None`` or ``{}`` keeps every image.
         metainfo: optional ``classes`` and/or ``thing_classes`` + ``stuff_classes`` (json
             names) to restrict or reorder the vocabulary; segments of other categories become
             void. Other keys are kept as given.
@@ -56,23 +59,21 @@ class CocoPanopticDataset(BaseDataset):
     def __init__(self,
                  ann_file: str = 'annotations/panoptic_train2017.json',
                  data_root: str = '',
-                 data_prefix: Optional[dict] = None,
+                 data_prefix: Mapping = DEFAULT_DATA_PREFIX,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  test_mode: bool = False,
-                 filter_cfg: Optional[dict] = None,
+                 filter_cfg: Optional[Mapping] = DEFAULT_FILTER_CFG,
                  metainfo: Optional[Mapping] = None,
                  dataset_name: Optional[str] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
                  serialize_data: bool = True,
                  lazy_init: bool = False,
                  max_refetch: int = 1000) -> None:
-        if data_prefix is None:
-            data_prefix = dict(img='train2017/', seg='annotations/panoptic_train2017/')
+        data_prefix = dict(data_prefix)
+        filter_cfg = dict(filter_cfg or {})
         for key in ('img', 'seg'):
             if key not in data_prefix:
                 raise KeyError(f'CocoPanopticDataset data_prefix needs "{key}", got {data_prefix}')
-        if filter_cfg is None:
-            filter_cfg = dict(filter_empty_gt=True, min_size=32)
         unknown = set(filter_cfg) - set(FILTER_KEYS)
         if unknown:
             raise ValueError(f'unknown filter_cfg keys {sorted(unknown)}; allowed {FILTER_KEYS}')

@@ -202,8 +202,8 @@ def _clear_previous(out_dir: Path, overwrite: bool) -> None:
             raise FileExistsError(f'{out_dir} is not empty; pass --overwrite (overwrite=True) to '
                                   'replace the toy dataset in it')
         for split in SPLITS:  # only what this generator writes; other files are left alone
-            for folder in (out_dir / f'{split}2017', out_dir / 'annotations' / f'panoptic_{split}2017'):
-                shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(out_dir / f'{split}2017', ignore_errors=True)
+            shutil.rmtree(out_dir / 'annotations' / f'panoptic_{split}2017', ignore_errors=True)
             (out_dir / 'annotations' / f'panoptic_{split}2017.json').unlink(missing_ok=True)
 
 

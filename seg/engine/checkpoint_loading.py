@@ -1,10 +1,10 @@
 """Checkpoint loading that never executes code from the file.
 
-torch >= 2.6 loads with ``weights_only=True`` by default, which refuses the Python objects
-MMEngine writes into its checkpoints (the message hub's ``HistoryBuffer`` and the numpy arrays
-inside it). Instead of falling back to unrestricted unpickling, every local checkpoint is read
-with ``weights_only=True`` and exactly this allow-list of extra types, so resuming our own
-runs works and a foreign file cannot run code.
+torch >= 2.6 loads with ``weights_only=True`` by default, which refuses some Python objects
+MMEngine writes into its checkpoints. Instead of falling back to unrestricted unpickling, every
+local checkpoint is read with ``weights_only=True`` and an explicit allow-list of extra types
+(CheckpointFormatHook keeps our own checkpoints inside it), so resuming works and a foreign
+file cannot run code.
 """
 import collections
 from pathlib import Path
@@ -32,8 +32,10 @@ def _numpy_globals() -> List[Any]:
     return types
 
 
-CHECKPOINT_ALLOWED_GLOBALS: List[Any] = [HistoryBuffer, collections.OrderedDict,
-                                         *_numpy_globals()]
+# Counter: MultiStepLR's milestones. HistoryBuffer / numpy: checkpoints written by plain MMEngine
+# (ours are converted to tensors by CheckpointFormatHook).
+CHECKPOINT_ALLOWED_GLOBALS: List[Any] = [collections.Counter, collections.OrderedDict,
+                                         HistoryBuffer, *_numpy_globals()]
 
 
 def load_checkpoint_file(path: str, map_location: Optional[str] = 'cpu') -> Any:

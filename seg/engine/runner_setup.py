@@ -7,8 +7,7 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import seg.engine.checkpoint_loading  # noqa: F401  (safe loader for load_from / resume)
-from seg.engine.optim_wrappers import CPUAutocastOptimWrapper
+import seg.engine  # noqa: F401  (safe checkpoint loader, hooks and optimiser wrappers)
 
 
 def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
@@ -30,7 +29,21 @@ def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
         cfg.model.config_path = config_path
     if amp:
         _enable_amp(cfg)
+    _add_checkpoint_format_hook(cfg)
     return cfg
+
+
+def _add_checkpoint_format_hook(cfg: Config) -> None:
+    """Every run saves checkpoints that load with ``weights_only=True`` (see the hook)."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(_hook_name(hook) == 'CheckpointFormatHook' for hook in hooks):
+        hooks.append(dict(type='CheckpointFormatHook'))
+    cfg.custom_hooks = hooks
+
+
+def _hook_name(hook) -> str:
+    kind = hook.get('type') if isinstance(hook, dict) else type(hook)
+    return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
 
 def _enable_amp(cfg: Config) -> None:
@@ -42,7 +55,7 @@ def _enable_amp(cfg: Config) -> None:
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
         else:
-            wrapper.type = CPUAutocastOptimWrapper
+            wrapper.type = 'CPUAutocastOptimWrapper'
             wrapper.dtype = 'bfloat16'
     for loop in ('val_cfg', 'test_cfg'):
         if cfg.get(loop) is not None:

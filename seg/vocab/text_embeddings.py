@@ -29,8 +29,10 @@ EMBEDDING_FILE_FORMAT = 'omgseg-text-embeddings/1'
 _UNIT_NORM_TOLERANCE = 1e-3
 
 
-def generate_text_embeddings(text_encoder: TextEncoder, class_names: Sequence[str],
-                             templates: Sequence[str] = VILD_TEMPLATES, batch_size: int = 256,
+def generate_text_embeddings(text_encoder: TextEncoder,
+                             class_names: Sequence[str],
+                             templates: Sequence[str] = VILD_TEMPLATES,
+                             batch_size: int = 256,
                              progress: bool = True) -> torch.Tensor:
     """Encode every synonym of every class with every template -> (K, P, D) float32 on the CPU.
 
@@ -53,10 +55,11 @@ def generate_text_embeddings(text_encoder: TextEncoder, class_names: Sequence[st
     for start in range(0, len(prompts), batch_size):
         batch = prompts[start:start + batch_size]
         encoded = text_encoder(batch)
-        if not isinstance(encoded, torch.Tensor) or encoded.dim() != 2 or encoded.shape[0] != len(batch):
-            raise ValueError(
-                f'text encoder must return an ({len(batch)}, D) tensor for {len(batch)} prompts, got '
-                f'{tuple(encoded.shape) if isinstance(encoded, torch.Tensor) else type(encoded)}')
+        is_tensor = isinstance(encoded, torch.Tensor)
+        if not is_tensor or encoded.dim() != 2 or encoded.shape[0] != len(batch):
+            got = tuple(encoded.shape) if is_tensor else type(encoded).__name__
+            raise ValueError(f'text encoder must return an ({len(batch)}, D) tensor for '
+                             f'{len(batch)} prompts, got {got}')
         chunks.append(F.normalize(encoded.detach().float().cpu(), dim=-1))
         if bar is not None:
             bar.update(len(batch))
@@ -72,7 +75,8 @@ def generate_text_embeddings(text_encoder: TextEncoder, class_names: Sequence[st
     return synonym_embeddings[torch.tensor(rows)]
 
 
-def embedding_file_path(model_name: str, dataset_name: str,
+def embedding_file_path(model_name: str,
+                        dataset_name: str,
                         cache_dir: Optional[PathLike] = None) -> Path:
     """``<cache_dir>/<model_name>_<dataset_name>.pth``; ``cache_dir`` defaults to
     :func:`seg.utils.embedding_cache_dir` (``$OMGSEG_CACHE/embeddings``)."""
@@ -93,15 +97,17 @@ def gen_cls_command(path: PathLike, config_hint: Optional[str] = None) -> str:
 
 def save_text_embeddings(path: PathLike, embeddings: torch.Tensor, class_names: Sequence[str],
                          model_name: Optional[str]) -> Path:
-    """Write ``embeddings`` (K, P, D) with its class names and model name; atomic (temp + rename)."""
+    """Write ``embeddings`` (K, P, D) with class names and model name; atomic (temp + rename)."""
     _check_embeddings(embeddings, path)
     if len(class_names) != embeddings.shape[0]:
         raise ValueError(
             f'{path}: {embeddings.shape[0]} embedding rows for {len(class_names)} class names')
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    content = dict(format=EMBEDDING_FILE_FORMAT, embeddings=embeddings.detach().float().cpu(),
-                   class_names=list(class_names), model_name=model_name)
+    content = dict(format=EMBEDDING_FILE_FORMAT,
+                   embeddings=embeddings.detach().float().cpu(),
+                   class_names=list(class_names),
+                   model_name=model_name)
     handle, tmp_name = tempfile.mkstemp(prefix=f'.{target.name}.', suffix='.tmp', dir=target.parent)
     try:
         with os.fdopen(handle, 'wb') as tmp_file:
@@ -113,8 +119,10 @@ def save_text_embeddings(path: PathLike, embeddings: torch.Tensor, class_names: 
     return target
 
 
-def load_text_embeddings(path: PathLike, class_names: Optional[Sequence[str]] = None,
-                         num_classes: Optional[int] = None, config_hint: Optional[str] = None,
+def load_text_embeddings(path: PathLike,
+                         class_names: Optional[Sequence[str]] = None,
+                         num_classes: Optional[int] = None,
+                         config_hint: Optional[str] = None,
                          model_name: Optional[str] = None) -> torch.Tensor:
     """Read a (K, P, D) classifier file and check it against what the model expects.
 
@@ -133,9 +141,8 @@ def load_text_embeddings(path: PathLike, class_names: Optional[Sequence[str]] = 
     """
     file = Path(path).expanduser()
     if not file.is_file():
-        raise FileNotFoundError(
-            f'text-embedding file {file} not found; generate it with: '
-            f'{gen_cls_command(file, config_hint)}')
+        raise FileNotFoundError(f'text-embedding file {file} not found; generate it with: '
+                                f'{gen_cls_command(file, config_hint)}')
     try:
         content = torch.load(file, map_location='cpu', weights_only=True)
     except Exception as err:  # any reader error means a damaged or foreign file
@@ -161,8 +168,9 @@ def load_text_embeddings(path: PathLike, class_names: Optional[Sequence[str]] = 
             f'text-embedding file {file} holds {embeddings.shape[0]} classes, the model expects '
             f'{expected_count}; regenerate it with: {gen_cls_command(file, config_hint)}')
     # Names that normalise to the same synonyms give the same embeddings.
-    if class_names is not None and stored_names is not None and (
-            class_synonyms(stored_names) != class_synonyms(class_names)):
+    names_differ = (class_names is not None and stored_names is not None
+                    and class_synonyms(stored_names) != class_synonyms(class_names))
+    if names_differ:
         index = next((i for i, (a, b) in enumerate(zip(stored_names, class_names))
                       if split_synonyms(a) != split_synonyms(b)),
                      min(len(stored_names), len(class_names)) - 1)
@@ -178,9 +186,11 @@ def load_text_embeddings(path: PathLike, class_names: Optional[Sequence[str]] = 
     return embeddings.float()
 
 
-def get_or_create_text_embeddings(path: PathLike, class_names: Sequence[str],
+def get_or_create_text_embeddings(path: PathLike,
+                                  class_names: Sequence[str],
                                   text_encoder_factory: Callable[[], TextEncoder],
-                                  generate_if_missing: bool = False, *,
+                                  generate_if_missing: bool = False,
+                                  *,
                                   model_name: Optional[str] = None,
                                   config_hint: Optional[str] = None,
                                   templates: Sequence[str] = VILD_TEMPLATES,
@@ -193,18 +203,23 @@ def get_or_create_text_embeddings(path: PathLike, class_names: Sequence[str],
     """
     file = Path(path).expanduser()
     if not generate_if_missing:
-        return load_text_embeddings(file, class_names=class_names, config_hint=config_hint,
+        return load_text_embeddings(file,
+                                    class_names=class_names,
+                                    config_hint=config_hint,
                                     model_name=model_name)
     if file.is_file():
         try:
             return load_text_embeddings(file, class_names=class_names, model_name=model_name)
         except ValueError as err:
-            print_log(f'regenerating the text embeddings: {err}', logger='current',
+            print_log(f'regenerating the text embeddings: {err}',
+                      logger='current',
                       level=logging.WARNING)
     else:
         print_log(f'text-embedding file {file} not found; generating it', logger='current')
     text_encoder = text_encoder_factory()
-    embeddings = generate_text_embeddings(text_encoder, class_names, templates=templates,
+    embeddings = generate_text_embeddings(text_encoder,
+                                          class_names,
+                                          templates=templates,
                                           batch_size=batch_size)
     encoder_model = model_name or getattr(text_encoder, 'model_name', None)
     save_text_embeddings(file, embeddings, class_names, encoder_model)
@@ -214,7 +229,8 @@ def get_or_create_text_embeddings(path: PathLike, class_names: Sequence[str],
 
 def _check_embeddings(embeddings: object, path: PathLike) -> None:
     if not isinstance(embeddings, torch.Tensor) or embeddings.dim() != 3:
-        shape = tuple(embeddings.shape) if isinstance(embeddings, torch.Tensor) else type(embeddings)
+        is_tensor = isinstance(embeddings, torch.Tensor)
+        shape = tuple(embeddings.shape) if is_tensor else type(embeddings).__name__
         raise ValueError(f'text-embedding file {path}: expected a (K, P, D) tensor, got {shape}')
     if not embeddings.is_floating_point():
         raise ValueError(f'text-embedding file {path}: expected floats, got {embeddings.dtype}')
@@ -222,7 +238,8 @@ def _check_embeddings(embeddings: object, path: PathLike) -> None:
     worst = (norms - 1).abs().max().item() if norms.numel() else 0.0
     if not worst <= _UNIT_NORM_TOLERANCE:
         raise ValueError(
-            f'text-embedding file {path}: vectors must have unit norm, the farthest is off by {worst:.3g}')
+            f'text-embedding file {path}: vectors must have unit norm, the farthest is off by '
+            f'{worst:.3g}')
 
 
 def _name_at(names: Sequence[str], index: int) -> Optional[str]:

@@ -36,6 +36,14 @@ def test_interleaved_json_categories_are_reordered_things_first(toy_copy, build_
     assert meta['category_ids'] == (2, 1, 4, 3, 103, 101, 102)
 
 
+def test_lazy_init_has_metainfo_before_loading(toy_root, build_dataset):
+    dataset = build_dataset(toy_root, lazy_init=True)
+    assert dataset.metainfo['num_things_classes'] == 4
+    assert len(dataset) == 6
+    assert dataset.get_cat_ids(0) == [seg['label'] for seg in
+                                      dataset.get_data_info(0)['segments_info']]
+
+
 def test_registry_builds_the_dataset_with_a_pipeline(toy_root):
     dataset = DATASETS.build(dict(
         type='CocoPanopticDataset', data_root=str(toy_root),
@@ -129,6 +137,7 @@ def test_training_filter_drops_images_without_instances_or_too_small(
     assert content['images'][0]['id'] not in {train.get_data_info(i)['img_id']
                                               for i in range(len(train))}
     assert len(build_dataset(toy_copy, test_mode=True)) == len(content['images'])
+    assert len(build_dataset(toy_copy, test_mode=False, filter_cfg=None)) == len(content['images'])
     min_side = min(min(image['height'], image['width']) for image in content['images'])
     keeps_all = build_dataset(toy_copy, test_mode=False,
                               filter_cfg=dict(filter_empty_gt=False, min_size=min_side))

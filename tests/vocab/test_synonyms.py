@@ -1,19 +1,22 @@
 import pytest
 
-from seg.vocab import VILD_TEMPLATES, check_templates, class_synonyms, normalize_class_name, split_synonyms
+from seg.vocab import (VILD_TEMPLATES, check_templates, class_synonyms, normalize_class_name,
+                       split_synonyms)
 
 
-@pytest.mark.parametrize('name, expected', [
-    ('person,child,girl', ['person', 'child', 'girl']),
-    # mmdet-style ', ' joins must not keep a leading space (reference trap 10.8)
-    ('animal, bird, dog', ['animal', 'bird', 'dog']),
-    ('tv_or_monitor', ['tv', 'monitor']),
-    ('Traffic_Light', ['traffic light']),
-    ('car/automobile', ['car', 'automobile']),
-    ('wall-other-merged', ['wall-other-merged']),
-    ('Dog,dog, DOG,,', ['dog']),
-    ('  potted   plant ', ['potted plant']),
-])
+@pytest.mark.parametrize(
+    'name, expected',
+    [
+        ('person,child,girl', ['person', 'child', 'girl']),
+        # mmdet-style ', ' joins must not keep a leading space (reference trap 10.8)
+        ('animal, bird, dog', ['animal', 'bird', 'dog']),
+        ('tv_or_monitor', ['tv', 'monitor']),
+        ('Traffic_Light', ['traffic light']),
+        ('car/automobile', ['car', 'automobile']),
+        ('wall-other-merged', ['wall-other-merged']),
+        ('Dog,dog, DOG,,', ['dog']),
+        ('  potted   plant ', ['potted plant']),
+    ])
 def test_split_synonyms_normalises_strips_and_dedupes(name, expected):
     assert split_synonyms(name) == expected
 

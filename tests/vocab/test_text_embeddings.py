@@ -24,7 +24,8 @@ class HashTextEncoder:
         self.calls.append(list(texts))
         return torch.stack([
             torch.randn(DIM, generator=torch.Generator().manual_seed(zlib.crc32(text.encode())))
-            for text in texts]) * 3.0
+            for text in texts
+        ]) * 3.0
 
 
 def expected_synonym_embedding(synonym, templates=VILD_TEMPLATES):
@@ -42,8 +43,8 @@ def test_generate_averages_templates_and_pads_with_the_first_synonym():
     torch.testing.assert_close(embeddings[0, 1], expected_synonym_embedding('child'))
     torch.testing.assert_close(embeddings[1, 2], expected_synonym_embedding('screen'))
     torch.testing.assert_close(embeddings[0, 2], embeddings[0, 0])  # padded with 'person'
-    assert torch.equal(embeddings[2, 1], embeddings[2, 0]) and torch.equal(embeddings[2, 2],
-                                                                           embeddings[2, 0])
+    assert torch.equal(embeddings[2, 1], embeddings[2, 0]) and torch.equal(
+        embeddings[2, 2], embeddings[2, 0])
     prompts = [text for call in encoder.calls for text in call]
     assert 'a photo of a person.' in prompts and 'There is a large monitor in the scene.' in prompts
     assert len(prompts) == 6 * 14  # each distinct synonym once, with every template
@@ -63,8 +64,10 @@ def test_generate_is_independent_of_batch_size_and_reports_progress(capsys):
 
 def test_embedding_file_path_uses_the_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path / 'cache'))
-    assert embedding_file_path('convnext_large_d_320', 'CocoPanopticDataset') == (
-        tmp_path / 'cache' / 'embeddings' / 'convnext_large_d_320_CocoPanopticDataset.pth')
+    assert embedding_file_path(
+        'convnext_large_d_320',
+        'CocoPanopticDataset') == (tmp_path / 'cache' / 'embeddings' /
+                                   'convnext_large_d_320_CocoPanopticDataset.pth')
     assert embedding_file_path('m', 'd', cache_dir=tmp_path) == tmp_path / 'm_d.pth'
     with pytest.raises(ValueError, match='path separators'):
         embedding_file_path('m', '../d')
@@ -88,7 +91,8 @@ def test_save_and_load_round_trip(tmp_path):
 def test_reference_bare_tensor_files_load(tmp_path):
     bare = F.normalize(torch.randn(5, 2, 4), dim=-1)
     torch.save(bare, tmp_path / 'convnext_base_omgtest_OMGRefSmall.pth')
-    loaded = load_text_embeddings(tmp_path / 'convnext_base_omgtest_OMGRefSmall.pth', num_classes=5,
+    loaded = load_text_embeddings(tmp_path / 'convnext_base_omgtest_OMGRefSmall.pth',
+                                  num_classes=5,
                                   class_names=['a', 'b', 'c', 'd', 'e'])
     assert torch.equal(loaded, bare)
 
@@ -101,7 +105,8 @@ def test_missing_file_names_the_command_to_run(monkeypatch, tmp_path):
     assert 'python tools/gen_cls.py configs/toy/omg_toy_coco_panoptic.py' in str(error.value)
     assert str(default_file) in str(error.value) and '--out' not in str(error.value)
     elsewhere = tmp_path / 'other' / 'x.pth'
-    with pytest.raises(FileNotFoundError, match=f'python tools/gen_cls.py CONFIG --out {elsewhere}'):
+    with pytest.raises(FileNotFoundError,
+                       match=f'python tools/gen_cls.py CONFIG --out {elsewhere}'):
         load_text_embeddings(elsewhere)
 
 
@@ -145,7 +150,9 @@ def test_get_or_create_generates_once_then_loads(tmp_path):
     again = get_or_create_text_embeddings(path, ['a', 'b'], factory, generate_if_missing=True)
     assert len(built) == 1 and torch.equal(first, again)
     # The dataset changed its classes: regenerated (with a warning) instead of a stale classifier.
-    changed = get_or_create_text_embeddings(path, ['a', 'b', 'c'], factory, generate_if_missing=True)
+    changed = get_or_create_text_embeddings(path, ['a', 'b', 'c'],
+                                            factory,
+                                            generate_if_missing=True)
     assert len(built) == 2 and changed.shape[0] == 3
     with pytest.raises(ValueError, match='3 classes'):
         get_or_create_text_embeddings(Path(path), ['a', 'b'], factory, generate_if_missing=False)

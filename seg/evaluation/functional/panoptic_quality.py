@@ -260,8 +260,8 @@ def pq_summary(stat: PQStat, categories: PanopticCategories) -> dict:
     for name, isthing in (('All', None), ('Things', True), ('Stuff', False)):
         summary[name], per_class = pq_average(stat, categories, isthing)
         if isthing is None:
-            summary['per_class'] = per_class
-    return summary
+            all_classes = per_class
+    return {**summary, 'per_class': all_classes}
 
 
 def segments_from_label_map(label_map: np.ndarray, num_classes: int,

@@ -66,11 +66,15 @@ def _nanmean(values: np.ndarray) -> float:
 
 def semantic_from_panoptic(id_map: np.ndarray, segments: Sequence[dict],
                            categories: PanopticCategories, ignore_index: int,
-                           where: str = 'panoptic GT') -> np.ndarray:
-    """Contiguous class map (category position) of a panoptic GT; void and crowd are ignored."""
+                           ignore_crowd: bool = True, where: str = 'panoptic GT') -> np.ndarray:
+    """Contiguous class map (category position) of a panoptic GT.
+
+    Void pixels get `ignore_index`; crowd pixels too when `ignore_crowd` (this codebase's
+    `gt_sem_seg` convention), else their class (mmdet's `LoadPanopticAnnotations`).
+    """
     table = segment_table(segments, categories, where, is_gt=True)
-    label_of_index = np.concatenate([[ignore_index],
-                                     np.where(table.iscrowd, ignore_index, table.category)])
+    crowd_label = np.where(table.iscrowd & ignore_crowd, ignore_index, table.category)
+    label_of_index = np.concatenate([[ignore_index], crowd_label])
     return label_of_index[segment_indices(id_map, table.ids, where)].reshape(id_map.shape)
 
 

@@ -23,7 +23,8 @@ class OpenCLIPTextEncoder(nn.Module):
                  model_name: str, embed_dim: int) -> None:
         super().__init__()
         if not hasattr(clip_model, 'encode_text'):
-            raise ValueError(f'{type(clip_model).__name__} has no encode_text; expected an open_clip CLIP')
+            raise ValueError(
+                f'{type(clip_model).__name__} has no encode_text; expected an open_clip CLIP')
         clip_model.visual = None
         self.clip_model = clip_model.float()
         self.tokenizer = tokenizer

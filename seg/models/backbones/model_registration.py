@@ -40,19 +40,22 @@ def register_open_clip_config(model_name: str, model_cfg: Mapping) -> None:
             plain file stem, or the name is already registered with a different config.
     """
     if not isinstance(model_cfg, Mapping):
-        raise ValueError(f'model_cfg for {model_name!r} must be a dict, got {type(model_cfg).__name__}')
+        raise ValueError(
+            f'model_cfg for {model_name!r} must be a dict, got {type(model_cfg).__name__}')
     missing = [key for key in _REQUIRED_MODEL_CFG_KEYS if key not in model_cfg]
     if missing:
         raise ValueError(f'model_cfg for {model_name!r} lacks the open_clip keys {missing}')
     if not model_name or '/' in model_name or '\\' in model_name:
-        raise ValueError(f'model_name {model_name!r} must be a non-empty name without path separators')
+        raise ValueError(
+            f'model_name {model_name!r} must be a non-empty name without path separators')
     normalised = _as_json_value(model_cfg, f'model_cfg of {model_name!r}')
     existing = open_clip.get_model_config(model_name)
     if existing is not None:
         if existing != normalised:
             raise ValueError(
                 f'open_clip already knows a model {model_name!r} with a different config; '
-                f'choose another model_name for this model_cfg.\nknown: {existing}\ngiven: {normalised}')
+                f'choose another model_name for this model_cfg.\nknown: {existing}\n'
+                f'given: {normalised}')
         return
     # open_clip's public registration reads JSON files; the registry keeps the parsed config, so
     # the file can go away right after the rescan.
@@ -69,10 +72,12 @@ def _check_trunk_cfg(trunk_name: str, trunk_cfg: Mapping) -> Dict[str, Any]:
         # timm reads '.' as a tag separator and registers entrypoints by their function name.
         raise ValueError(f'timm trunk name {trunk_name!r} must be a Python identifier')
     if not isinstance(trunk_cfg, Mapping):
-        raise ValueError(f'trunk_cfg for {trunk_name!r} must be a dict, got {type(trunk_cfg).__name__}')
+        raise ValueError(
+            f'trunk_cfg for {trunk_name!r} must be a dict, got {type(trunk_cfg).__name__}')
     for key in ('depths', 'dims'):
         if key not in trunk_cfg:
-            raise ValueError(f'trunk_cfg for {trunk_name!r} lacks {key!r} (ConvNeXt stage depths/widths)')
+            raise ValueError(
+                f'trunk_cfg for {trunk_name!r} lacks {key!r} (ConvNeXt stage depths/widths)')
     if len(trunk_cfg['depths']) != 4 or len(trunk_cfg['dims']) != 4:
         raise ValueError(
             f'trunk_cfg for {trunk_name!r} needs 4 stages, got depths={trunk_cfg["depths"]} '

@@ -7,9 +7,10 @@ reference's attribute names so state-dict keys match the published checkpoints (
 the state dict, not moved by ``.to()``); :meth:`OpenCLIPBackbone.get_text_encoder` rebuilds it on
 demand for text-embedding generation.
 
-Parameter counts of the paper backbone (``convnext_large_d_320``): 199,770,816 in all, frozen by
-default (ConvNeXt-L trunk 196,230,336 incl. the head LayerNorm, CLIP projection MLP 3,540,480);
-its text tower (152,001,793) is not part of the model.
+Parameter counts of the paper backbone (``convnext_large_d_320``): 199,770,816, all frozen by
+default: stem + stages 196,227,264 (trainable with ``frozen=False``) and ``head`` 3,543,552 (head
+LayerNorm 3,072 + CLIP projection MLP 3,540,480, always frozen). The text tower (152,001,793) is
+not part of the model.
 """
 import contextlib
 import os
@@ -59,8 +60,10 @@ def load_clip_state_dict(path: str) -> Dict[str, torch.Tensor]:
     if not isinstance(content, Mapping) or not content or not all(
             isinstance(value, torch.Tensor) for value in content.values()):
         raise ValueError(f'CLIP weights file {file} does not hold a state dict of tensors')
-    return {key[len('module.'):] if key.startswith('module.') else key: value
-            for key, value in content.items()}
+    return {
+        key[len('module.'):] if key.startswith('module.') else key: value
+        for key, value in content.items()
+    }
 
 
 def _load_weights_file(clip_model: nn.Module, path: str, model_name: str) -> None:
@@ -68,18 +71,20 @@ def _load_weights_file(clip_model: nn.Module, path: str, model_name: str) -> Non
     try:
         incompatible = clip_model.load_state_dict(state_dict, strict=False)
     except RuntimeError as err:  # shape mismatches
-        raise ValueError(f'CLIP weights file {path} does not fit model {model_name!r}: {err}') from err
+        raise ValueError(
+            f'CLIP weights file {path} does not fit model {model_name!r}: {err}') from err
     if incompatible.missing_keys or incompatible.unexpected_keys:
         raise ValueError(
             f'CLIP weights file {path} does not fit model {model_name!r}: '
-            f'missing keys {incompatible.missing_keys[:5]} ({len(incompatible.missing_keys)} in all), '
+            f'missing keys {incompatible.missing_keys[:5]} '
+            f'({len(incompatible.missing_keys)} in all), '
             f'unexpected keys {incompatible.unexpected_keys[:5]} '
             f'({len(incompatible.unexpected_keys)} in all)')
 
 
 @MODELS.register_module()
 class OpenCLIPBackbone(nn.Module):
-    """Frozen (or trainable) OpenCLIP ConvNeXt image tower with access to its CLIP head and text tower.
+    """Frozen (or trainable) OpenCLIP ConvNeXt image tower, its CLIP head and its text tower.
 
     Args:
         model_name: open_clip model name, e.g. ``'convnext_large_d_320'`` (the paper's).
@@ -95,16 +100,22 @@ class OpenCLIPBackbone(nn.Module):
             model named by the config's ``vision_cfg.timm_model_name``.
     """
 
-    def __init__(self, model_name: str, pretrained: Optional[str] = None, frozen: bool = True,
-                 out_indices: Sequence[int] = (0, 1, 2, 3), model_cfg: Optional[Mapping] = None,
+    def __init__(self,
+                 model_name: str,
+                 pretrained: Optional[str] = None,
+                 frozen: bool = True,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 model_cfg: Optional[Mapping] = None,
                  trunk_cfg: Optional[Mapping] = None) -> None:
         super().__init__()
         out_indices = tuple(out_indices)
-        if not out_indices or sorted(set(out_indices)) != list(out_indices) or not set(
-                out_indices) <= {0, 1, 2, 3}:
-            raise ValueError(f'out_indices must be increasing stage indices in 0..3, got {out_indices}')
+        increasing = list(out_indices) == sorted(set(out_indices))
+        if not out_indices or not increasing or not set(out_indices) <= {0, 1, 2, 3}:
+            raise ValueError(
+                f'out_indices must be increasing stage indices in 0..3, got {out_indices}')
         if pretrained is not None and not isinstance(pretrained, str):
-            raise ValueError(f'pretrained must be None, an open_clip tag or a file path, got {pretrained!r}')
+            raise ValueError(
+                f'pretrained must be None, an open_clip tag or a file path, got {pretrained!r}')
         self.model_name = model_name
         self.pretrained = pretrained
         self.frozen = frozen
@@ -164,10 +175,11 @@ class OpenCLIPBackbone(nn.Module):
         if not open_clip.get_pretrained_cfg(self.model_name, self.pretrained):
             known_tags = open_clip.list_pretrained_tags_by_model(self.model_name)
             raise ValueError(
-                f'{self.pretrained!r} is neither a file nor an open_clip tag of {self.model_name!r} '
-                f'(known tags: {known_tags})')
+                f'{self.pretrained!r} is neither a file nor an open_clip tag of '
+                f'{self.model_name!r} (known tags: {known_tags})')
         # open_clip resolves the tag to its hub repository and caches the download.
-        return open_clip.create_model(self.model_name, pretrained=self.pretrained,
+        return open_clip.create_model(self.model_name,
+                                      pretrained=self.pretrained,
                                       require_pretrained=True)
 
     def init_weights(self) -> None:
@@ -183,7 +195,8 @@ class OpenCLIPBackbone(nn.Module):
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """(B, 3, H, W) normalised images -> stage maps at strides 4/8/16/32 (``out_indices``)."""
         if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f'OpenCLIPBackbone expects (B, 3, H, W) images, got {tuple(images.shape)}')
+            raise ValueError(
+                f'OpenCLIPBackbone expects (B, 3, H, W) images, got {tuple(images.shape)}')
         outputs = []
         with self._grad_context():
             x = self.stem(images)
@@ -199,7 +212,7 @@ class OpenCLIPBackbone(nn.Module):
             return self.norm_pre(stage4_map)
 
     def forward_feat(self, pooled: torch.Tensor) -> torch.Tensor:
-        """Mask-pooled CLIP features (B, Q, C) -> CLIP-space embeddings (B, Q, D) via the CLIP head."""
+        """Mask-pooled CLIP features (B, Q, C) -> CLIP-space embeddings (B, Q, D) (CLIP head)."""
         if pooled.dim() != 3 or pooled.shape[-1] != self.clip_feature_channels:
             raise ValueError(
                 f'forward_feat expects (B, Q, {self.clip_feature_channels}) features, got '
@@ -228,4 +241,3 @@ class OpenCLIPBackbone(nn.Module):
     def extra_repr(self) -> str:
         return (f'model_name={self.model_name!r}, pretrained={self.pretrained!r}, '
                 f'frozen={self.frozen}, out_indices={self.out_indices}')
-

@@ -25,7 +25,10 @@ def main(case_dir: Path) -> None:
         fields = line.split('\t')
         if len(fields) >= 4 and fields[0].startswith(PREFIX):
             kinds[fields[0][len(PREFIX):]] = fields[3]
-    weights = {key[len(PREFIX):]: value for key, value in state_dict.items() if key.startswith(PREFIX)}
+    weights = {
+        key[len(PREFIX):]: value
+        for key, value in state_dict.items() if key.startswith(PREFIX)
+    }
     assert set(kinds) == set(weights)
     inputs = torch.load(case_dir / 'inputs.pth', weights_only=False)
     semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=False)
@@ -33,19 +36,27 @@ def main(case_dir: Path) -> None:
     backbone_cfg = case['model']['backbone']
     trunk = backbone_cfg['timm_model']
     fixture = dict(
-        provenance=('OMG-Seg reference case case_small (lxtGH/OMG-Seg 1ae2e7d, CPU): image 0 of '
-                    'inputs.pth["images"], its backbone_feats (out_semantic.pth), clip_feat of image '
-                    '0 and clip_pooled_feat / clip_embedding (out_openvoc.pth). Backbone weights are '
-                    'regenerated from the case recipe (salt, kind per key) and checked by the sums.'),
+        provenance=(
+            'OMG-Seg reference case case_small (lxtGH/OMG-Seg 1ae2e7d, CPU): image 0 of '
+            'inputs.pth["images"], its backbone_feats (out_semantic.pth), clip_feat of image '
+            '0 and clip_pooled_feat / clip_embedding (out_openvoc.pth). Backbone weights are '
+            'regenerated from the case recipe (salt, kind per key) and checked by the sums.'),
         model_name='convnext_base_omgtest',
         open_clip_model_cfg=backbone_cfg['open_clip_model_cfg'],
-        trunk_cfg=dict(depths=list(trunk['depths']), dims=list(trunk['dims']),
+        trunk_cfg=dict(depths=list(trunk['depths']),
+                       dims=list(trunk['dims']),
                        conv_mlp=trunk['conv_mlp']),
         weight_salt='omgref-case_small-v1-s44',
         weight_key_prefix=PREFIX,
         weight_kinds=kinds,
-        weight_sums={key: float(value.double().sum()) for key, value in weights.items()},
-        weight_abs_sums={key: float(value.double().abs().sum()) for key, value in weights.items()},
+        weight_sums={
+            key: float(value.double().sum())
+            for key, value in weights.items()
+        },
+        weight_abs_sums={
+            key: float(value.double().abs().sum())
+            for key, value in weights.items()
+        },
         image=inputs['images'][:1].clone(),
         backbone_feats=[feat[:1].clone() for feat in semantic['backbone_feats']],
         clip_feat=openvoc['clip_feat'][:1].clone(),

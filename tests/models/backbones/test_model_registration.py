@@ -31,7 +31,8 @@ def test_convnext_trunk_registration_builds_the_described_convnext():
     with pytest.raises(ValueError, match='no pretrained weights'):
         timm.create_model('convnext_trunk_registration_test', pretrained=True)
     with pytest.raises(ValueError, match='different arguments'):
-        register_convnext_trunk('convnext_trunk_registration_test', dict(trunk_cfg, dims=(8, 8, 8, 8)))
+        register_convnext_trunk('convnext_trunk_registration_test',
+                                dict(trunk_cfg, dims=(8, 8, 8, 8)))
     with pytest.raises(ValueError, match='already'):
         register_convnext_trunk('convnext_atto', trunk_cfg)
     with pytest.raises(ValueError, match='depths'):

@@ -11,7 +11,8 @@ from seg.models.backbones import OpenCLIPBackbone, OpenCLIPTextEncoder
 from seg.models.backbones import openclip_backbone as backbone_module
 from seg.registry import MODELS
 
-REFERENCE_FILE = Path(__file__).resolve().parents[2] / 'data' / 'reference_small' / 'backbone_case.pth'
+REFERENCE_FILE = Path(
+    __file__).resolve().parents[2] / 'data' / 'reference_small' / 'backbone_case.pth'
 
 
 def regenerate_reference_weights(case: dict) -> dict:
@@ -39,9 +40,15 @@ def regenerate_reference_weights(case: dict) -> dict:
 @pytest.fixture(scope='module')
 def reference_backbone():
     case = torch.load(REFERENCE_FILE, weights_only=True)
-    backbone = MODELS.build(dict(type='OpenCLIPBackbone', model_name=case['model_name'],
-                                 model_cfg=case['open_clip_model_cfg'], trunk_cfg=case['trunk_cfg']))
-    case['weight_shapes'] = {key: tuple(value.shape) for key, value in backbone.state_dict().items()}
+    backbone = MODELS.build(
+        dict(type='OpenCLIPBackbone',
+             model_name=case['model_name'],
+             model_cfg=case['open_clip_model_cfg'],
+             trunk_cfg=case['trunk_cfg']))
+    case['weight_shapes'] = {
+        key: tuple(value.shape)
+        for key, value in backbone.state_dict().items()
+    }
     weights = regenerate_reference_weights(case)
     for key, value in weights.items():
         # Guards the regeneration itself (torch RNG, recipe) before any model comparison.
@@ -55,8 +62,9 @@ def reference_backbone():
 def test_reference_state_dict_keys_match_exactly(reference_backbone):
     backbone, case = reference_backbone
     assert set(backbone.state_dict()) == set(case['weight_kinds'])
-    assert not any(key.startswith(('transformer.', 'token_embedding', 'text_projection', 'visual.'))
-                   for key in backbone.state_dict())
+    assert not any(
+        key.startswith(('transformer.', 'token_embedding', 'text_projection', 'visual.'))
+        for key in backbone.state_dict())
 
 
 def test_reference_backbone_features(reference_backbone):
@@ -101,9 +109,9 @@ def test_output_strides_channels_and_out_indices(tiny_backbone_cfg):
     assert backbone.out_channels == [8, 16, 24, 32] and backbone.embed_dim == 16
     for height, width in ((64, 96), (32, 160)):
         feats = backbone(torch.randn(2, 3, height, width))
-        assert [tuple(f.shape) for f in feats] == [
-            (2, channels, height // stride, width // stride)
-            for channels, stride in zip((8, 16, 24, 32), (4, 8, 16, 32))]
+        assert [tuple(f.shape)
+                for f in feats] == [(2, channels, height // stride, width // stride)
+                                    for channels, stride in zip((8, 16, 24, 32), (4, 8, 16, 32))]
     partial = MODELS.build(dict(tiny_backbone_cfg, out_indices=(1, 3)))
     assert partial.out_channels == [16, 32]
     assert [f.shape[1] for f in partial(torch.randn(1, 3, 64, 64))] == [16, 32]
@@ -121,6 +129,7 @@ def test_bad_inputs_give_clear_errors(tiny_backbone_cfg):
 
 
 def test_build_without_pretrained_needs_no_network(tiny_backbone_cfg, monkeypatch):
+
     def refuse(*args, **kwargs):
         raise AssertionError('network access during build')
 
@@ -144,7 +153,8 @@ def test_local_weights_file_loads_visual_and_text_towers(tiny_backbone_cfg, tmp_
 
     for weights_file in (plain_file, wrapped_file):
         backbone = MODELS.build(dict(tiny_backbone_cfg, pretrained=str(weights_file)))
-        torch.testing.assert_close(backbone.stem[0].weight, state_dict['visual.trunk.stem.0.weight'])
+        torch.testing.assert_close(backbone.stem[0].weight,
+                                   state_dict['visual.trunk.stem.0.weight'])
         torch.testing.assert_close(backbone.layer4.blocks[0].mlp.fc1.weight,
                                    state_dict['visual.trunk.stages.3.blocks.0.mlp.fc1.weight'])
         torch.testing.assert_close(backbone.head[1].mlp.fc2.weight,
@@ -201,7 +211,8 @@ def test_only_convnext_models_are_supported(tiny_backbone_cfg):
     with pytest.raises(ValueError, match='unknown open_clip model'):
         OpenCLIPBackbone('no_such_clip_model')
     tiny_cfg = tiny_backbone_cfg['model_cfg']
-    resnet_cfg = dict(tiny_cfg, vision_cfg=dict(tiny_cfg['vision_cfg'], timm_model_name='resnet10t'))
+    resnet_cfg = dict(tiny_cfg,
+                      vision_cfg=dict(tiny_cfg['vision_cfg'], timm_model_name='resnet10t'))
     with pytest.raises(ValueError, match='ConvNeXt'):
         OpenCLIPBackbone('resnet_clip_backbone_test', model_cfg=resnet_cfg)
 
