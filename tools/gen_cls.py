@@ -18,6 +18,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.dist import barrier, get_rank, init_dist
 
 import seg.models.backbones  # noqa: F401  (registers OpenCLIPBackbone)
 from seg.registry import DATASETS, MODELS
@@ -43,6 +44,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         choices=['cpu', 'cuda'],
                         default='cuda' if torch.cuda.is_available() else 'cpu',
                         help='device of the text encoder (default: cuda when available)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none',
+                        help='accepted so tools/dist.sh and tools/slurm.sh can launch it; '
+                        'rank 0 writes the file, the other ranks wait for it')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser.parse_args(argv)
 
 
@@ -95,7 +101,12 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
     if 'model' not in cfg or 'backbone' not in cfg.model:
         raise KeyError(f'{args.config}: no model.backbone to take the CLIP text tower from')
+    if args.launcher != 'none':
+        init_dist(args.launcher, backend='nccl' if torch.cuda.is_available() else 'gloo')
     class_names, dataset_name = vocabulary_from_config(cfg)
+    if get_rank() != 0:
+        barrier()  # rank 0 generates; the vocabulary is small enough for one process
+        return ''
     backbone = MODELS.build(cfg.model.backbone)
     model_name = backbone.model_name
     # Same file the model loads (seg.models.segmentor: model.text_embeddings file / cache_dir).
@@ -112,6 +123,8 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
                                           progress=True)
     written = save_text_embeddings(out_path, embeddings, class_names, model_name)
     print(f'text embeddings {tuple(embeddings.shape)} written to {written}', flush=True)
+    if args.launcher != 'none':
+        barrier()
     return str(written)
 
 

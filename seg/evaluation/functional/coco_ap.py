@@ -91,6 +91,8 @@ def coco_mask_ap(gt: COCO, results: Sequence[dict], max_dets: Sequence[int] = DE
 
     Returns `{'stats': {AP, AP50, ..., ARl}, 'per_category': {id: {AP, AP50}}}`; -1 marks
     values COCO leaves undefined. `image_ids` restricts the evaluation (all GT images if None).
+    As in pycocotools' `summarize`, `AP` is read at maxDets=100 (-1 if 100 is not listed),
+    the other AP stats and ARs/m/l at the last maxDets, AR<n> at each maxDets.
     """
     max_dets = check_max_dets(max_dets)
     detections = load_mask_results(gt, results, where)

@@ -24,7 +24,7 @@ def id_to_rgb(ids: np.ndarray) -> np.ndarray:
     """Encode an (H, W) segment-id map (ids < 2^24) as an (H, W, 3) uint8 RGB image."""
     ids = np.asarray(ids)
     if ids.size and (ids.min() < 0 or ids.max() >= 256 ** 3):
-        raise ValueError(f'segment ids must lie in [0, 2^24), got range [{ids.min()}, {ids.max()}]')
+        raise ValueError(f'segment ids must lie in [0, 2^24), got [{ids.min()}, {ids.max()}]')
     ids = ids.astype(np.uint32)
     return np.stack([ids % 256, ids // 256 % 256, ids // 65536], axis=-1).astype(np.uint8)
 
@@ -37,7 +37,7 @@ def read_panoptic_png(path: PathLike) -> np.ndarray:
     with Image.open(path) as image:
         array = np.asarray(image)
     if array.ndim != 3 or array.shape[2] < 3:
-        raise ValueError(f'{path}: expected an RGB panoptic PNG, got an image of shape {array.shape}')
+        raise ValueError(f'{path}: expected an RGB panoptic PNG, got shape {array.shape}')
     return rgb_to_id(array)
 
 

@@ -130,15 +130,34 @@ def segment_table(segments: Sequence[dict], categories: PanopticCategories, wher
     return SegmentTable(ids, category[order], iscrowd[order], area[order], order)
 
 
+# Reusable id -> index table for `segment_indices` (grows to the largest id seen, at most
+# 2^24 entries = 64 MB, the range of RGB-encoded ids); larger ids use a binary search.
+_LOOKUP_LIMIT = 2 ** 24
+_lookup = np.zeros(0, np.int32)
+
+
 def segment_indices(id_map: np.ndarray, sorted_ids: np.ndarray, where: str) -> np.ndarray:
     """Map each pixel's id to 0 (void) or 1 + its position in `sorted_ids`.
 
-    Raises KeyError naming the first id of the map that the json does not list.
+    Raises KeyError naming the first ids of the map that the json does not list.
     """
-    flat = id_map.reshape(-1).astype(np.int64, copy=False)
-    keys = np.concatenate([[VOID_SEGMENT_ID], sorted_ids])
-    index = np.searchsorted(keys, flat)
-    index[index == keys.size] = 0
+    global _lookup
+    flat = id_map.reshape(-1)
+    keys = np.concatenate([[VOID_SEGMENT_ID], sorted_ids]).astype(np.int64)
+    if flat.size and flat.min() < 0:
+        raise KeyError(f'{where}: negative segment id {flat.min()} in the id map')
+    top = max(int(keys[-1]), int(flat.max()) if flat.size else 0)
+    if top < _LOOKUP_LIMIT:
+        if _lookup.size <= top:
+            _lookup = np.zeros(min(max(top + 1, 2 * _lookup.size), _LOOKUP_LIMIT), np.int32)
+        _lookup[keys] = np.arange(keys.size)
+        try:
+            index = _lookup[flat]
+        finally:
+            _lookup[keys] = 0
+    else:
+        index = np.searchsorted(keys, flat)
+        index[index == keys.size] = 0
     unknown = keys[index] != flat
     if unknown.any():
         missing = np.unique(flat[unknown])
@@ -150,8 +169,11 @@ def segment_indices(id_map: np.ndarray, sorted_ids: np.ndarray, where: str) -> n
 def pair_counts(gt_index: np.ndarray, pred_index: np.ndarray, num_gt: int,
                 num_pred: int) -> np.ndarray:
     """(num_gt + 1, num_pred + 1) pixel counts of every (GT, prediction) index pair."""
+    size = (num_gt + 1) * (num_pred + 1)
+    if size >= 2 ** 31:
+        gt_index = gt_index.astype(np.int64)
     combined = gt_index * (num_pred + 1) + pred_index
-    return np.bincount(combined, minlength=(num_gt + 1) * (num_pred + 1)).reshape(
+    return np.bincount(combined, minlength=size).reshape(
         num_gt + 1, num_pred + 1)
 
 
@@ -174,9 +196,9 @@ def match_segments(counts: np.ndarray, gt: SegmentTable, pred_category: np.ndarr
     on_void = counts[0, 1:]
     pred_area = counts[:, 1:].sum(axis=0)
 
-    candidate = ((intersection > 0) & (gt.category[:, None] == pred_category[None, :])
-                 & ~gt.iscrowd[:, None])
-    gt_hit, pred_hit = np.nonzero(candidate)
+    gt_hit, pred_hit = np.nonzero(intersection)
+    candidate = (gt.category[gt_hit] == pred_category[pred_hit]) & ~gt.iscrowd[gt_hit]
+    gt_hit, pred_hit = gt_hit[candidate], pred_hit[candidate]
     pair_intersection = intersection[gt_hit, pred_hit]
     union = pred_area[pred_hit] + gt_area[gt_hit] - pair_intersection - on_void[pred_hit]
     iou = pair_intersection / union

@@ -85,12 +85,18 @@ def _video_segments(frames: Sequence[Sequence[dict]], categories: PanopticCatego
 
 
 class VideoSegmentCounts:
-    """Per-frame (GT segment, predicted segment) pixel counts of one video."""
+    """Per-frame (GT segment, predicted segment) pixel counts of one video.
+
+    `gt_segments` / `pred_segments`: the json `segments_info` list of every frame;
+    `id_maps`: (GT, prediction) id maps per frame (may be a lazy iterator);
+    `where` / `frame_names` name the video and frames in error messages.
+    """
 
     def __init__(self, gt_segments: Sequence[Sequence[dict]],
                  pred_segments: Sequence[Sequence[dict]],
                  id_maps: Iterable[Tuple[np.ndarray, np.ndarray]],
-                 categories: PanopticCategories, where: str = 'video'):
+                 categories: PanopticCategories, where: str = 'video',
+                 frame_names: Optional[Sequence[str]] = None):
         if len(gt_segments) != len(pred_segments):
             raise ValueError(f'{where}: {len(pred_segments)} predicted frames for '
                              f'{len(gt_segments)} GT frames')
@@ -102,7 +108,7 @@ class VideoSegmentCounts:
         num_gt, num_pred = self.gt.table.ids.size, self.pred.table.ids.size
         frames = []
         for t, (gt_ids, pred_ids) in enumerate(id_maps):
-            frame = f'{where}, frame {t}'
+            frame = f'{where}, frame {t}' + (f' ({frame_names[t]})' if frame_names else '')
             if gt_ids.shape != pred_ids.shape:
                 raise ValueError(f'{frame}: prediction shape {pred_ids.shape} differs from the '
                                  f'GT shape {gt_ids.shape}')
@@ -236,7 +242,7 @@ def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_d
                         read_panoptic_png(Path(pred_dir) / video_id / name)) for name in names)
             yield video_id, VideoSegmentCounts(
                 [f['segments_info'] for f in gt_video], [f['segments_info'] for f in pred_video],
-                id_maps, categories, where=f'video {video_id}')
+                id_maps, categories, where=f'video {video_id}', frame_names=names)
 
     return categories, videos_iterator()
 

@@ -157,12 +157,26 @@ class OpenCLIPBackbone(nn.Module):
         self.out_channels = [stage_channels[i] for i in out_indices]
         self.clip_feature_channels = stage_channels[-1]
 
+        if pretrained is None:
+            self._init_stem_bias()
         if frozen:
             self.requires_grad_(False)
         else:
             self.norm_pre.requires_grad_(False)
             self.head.requires_grad_(False)
         self.train(False)
+
+    def _init_stem_bias(self) -> None:
+        """Random init only: a small random stem bias instead of timm's zeros.
+
+        With zero bias, zero-padded image regions give an all-zero stem output, the LayerNorm
+        that follows divides by sqrt(eps) there, and training from scratch sees gradients of
+        ~1e10 on the stem (which gradient clipping then spreads over every parameter).
+        """
+        stem_conv = self.stem[0]
+        if isinstance(stem_conv, nn.Conv2d) and stem_conv.bias is not None:
+            with torch.no_grad():
+                stem_conv.bias.normal_(0.0, 0.02)
 
     def _build_clip_model(self) -> nn.Module:
         """Build the whole open_clip model with the configured weights (tag, file or random)."""

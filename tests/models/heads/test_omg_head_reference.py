@@ -105,3 +105,45 @@ def test_clip_predictions_match_reference(case, head, monkeypatch):
                                atol=2e-3, rtol=1e-4)
     torch.testing.assert_close(torch.stack([mask_preds[0], mask_preds[-1]]),
                                case['video_mask_pred'], atol=2e-4, rtol=1e-4)
+
+
+def test_paper_size_head_has_the_reference_parameter_shapes():
+    """ConvNeXt-L widths, 256 channels, 9 layers, 300 queries, D = 768 (reference section 7)."""
+    feat = 256
+    attention = dict(embed_dims=feat, num_heads=8, dropout=0.0, batch_first=True)
+    head = OMGHead(
+        in_channels=[192, 384, 768, 1536], feat_channels=feat, out_channels=feat,
+        num_things_classes=80, num_stuff_classes=53, num_queries=300,
+        pixel_decoder=dict(type='MSDeformAttnPixelDecoder', num_outs=3),
+        transformer_decoder=dict(num_layers=9, return_intermediate=True, layer_cfg=dict(
+            self_attn_cfg=attention, cross_attn_cfg=attention,
+            ffn_cfg=dict(embed_dims=feat, feedforward_channels=2048, num_fcs=2))),
+        clip_embed_dim=768, enable_prompt_queries=True)
+    shapes = {key: tuple(value.shape) for key, value in head.state_dict().items()}
+    expected = {
+        'query_embed.weight': (300, 256), 'query_feat.weight': (300, 256),
+        'level_embed.weight': (3, 256), 'mask_embed.4.weight': (256, 256),
+        'iou_embed.4.weight': (1, 256), 'cls_proj.4.weight': (768, 256),
+        'mask_pooling_proj.0.weight': (256,), 'mask_pooling_proj.1.weight': (256, 256),
+        'mask_tokens.weight': (1, 256), 'pb_embedding.weight': (2, 256),
+        'pos_linear.weight': (256, 512),
+        'transformer_decoder.layers.8.self_attn.attn.in_proj_weight': (768, 256),
+        'transformer_decoder.layers.8.cross_attn.attn.out_proj.weight': (256, 256),
+        'transformer_decoder.layers.8.ffn.layers.0.0.weight': (2048, 256),
+        'transformer_decoder.layers.8.ffn.layers.1.weight': (256, 2048),
+        'transformer_decoder.post_norm.weight': (256,),
+        'pixel_decoder.input_convs.0.conv.weight': (256, 1536, 1, 1),
+        'pixel_decoder.encoder.layers.5.self_attn.sampling_offsets.weight': (192, 256),
+        'pixel_decoder.encoder.layers.5.self_attn.attention_weights.weight': (96, 256),
+        'pixel_decoder.lateral_convs.0.conv.weight': (256, 192, 1, 1),
+        'pixel_decoder.mask_feature.weight': (256, 256, 1, 1),
+    }
+    for key, shape in expected.items():
+        assert shapes[key] == shape, key
+    assert not any('cls_embed' in key or 'logit_scale' in key for key in shapes)
+    counts = {}
+    for name, param in head.named_parameters():
+        part = name.split('.')[0]
+        counts[part] = counts.get(part, 0) + param.numel()
+    assert counts['pixel_decoder'] == 5_790_144
+    assert abs(counts['transformer_decoder'] - 14.21e6) < 0.01e6
