@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument('--gt-json', required=True)
         sub.add_argument('--pred-json', required=True)
         sub.add_argument('--max-dets', type=int, nargs=3, default=list(F.DEFAULT_MAX_DETS),
-                         help='maxDets thresholds (mmdet uses 100 300 1000)')
+                         help='maxDets thresholds (mmdet uses 100 300 1000); as in '
+                              'pycocotools, AP itself is read at 100')
     sub = add('semantic', 'aAcc / mIoU / mAcc (mmseg conventions)')
     sub.add_argument('--gt-dir', required=True)
     sub.add_argument('--pred-dir', required=True)

@@ -6,7 +6,8 @@ import pytest
 import torch
 from pycocotools import mask as mask_utils
 
-from seg.evaluation.functional import evaluate_coco_panoptic, read_label_png
+from seg.evaluation.functional import (evaluate_coco_panoptic, evaluate_youtube_vis,
+                                       read_label_png)
 from seg.registry import METRICS
 
 from .conftest import CASE, assert_close
@@ -85,7 +86,9 @@ def test_sem_seg_metric_from_panoptic_gt(image_samples, panoptic_meta, expected)
     assert ignoring_crowd['sem_seg/aAcc'] != pytest.approx(reference['aAcc'], abs=1e-6)
 
 
-def test_youtube_vis_metric_matches_ytvoseval(expected):
+@pytest.fixture(scope='module')
+def youtube_vis_samples() -> tuple:
+    """One sample per video with the case's tracks as (n, T, H, W) masks, and dataset_meta."""
     gt = json.loads((CASE / 'ytvis' / 'instances_gt.json').read_text())
     results = json.loads((CASE / 'ytvis' / 'results.json').read_text())
     samples = []
@@ -100,10 +103,23 @@ def test_youtube_vis_metric_matches_ytvoseval(expected):
             'scores': torch.tensor([t['score'] for t in tracks], dtype=torch.float64)}})
     meta = {'classes': [c['name'] for c in gt['categories']],
             'category_ids': [c['id'] for c in gt['categories']]}
-    metrics = evaluate(dict(type='YouTubeVISMetric', ann_file=str(CASE / 'ytvis' /
-                                                                   'instances_gt.json')),
-                       samples, meta)
+    return samples, meta
+
+
+def test_youtube_vis_metric_matches_ytvoseval(youtube_vis_samples, expected):
+    metrics = evaluate(dict(type='YouTubeVISMetric',
+                            ann_file=str(CASE / 'ytvis' / 'instances_gt.json')),
+                       *youtube_vis_samples)
     assert_close(list(metrics.values()), list(expected['ytvis_segm']['stats'].values()), 1e-9)
+
+
+def test_youtube_vis_metric_format_only_writes_results(youtube_vis_samples, expected, tmp_path):
+    metrics = evaluate(dict(type='YouTubeVISMetric', format_only=True,
+                            outfile_prefix=str(tmp_path / 'ytvis')), *youtube_vis_samples)
+    assert metrics == {}
+    result = evaluate_youtube_vis(CASE / 'ytvis' / 'instances_gt.json',
+                                  tmp_path / 'ytvis.results.json')
+    assert_close(result['stats'], expected['ytvis_segm']['stats'], 1e-9)
 
 
 def test_vipseg_metric_matches_official_vpq_and_stq(video_samples, vipseg_meta, expected):
@@ -147,3 +163,21 @@ def test_missing_dataset_meta_is_explained(image_samples):
     metric = METRICS.build(dict(type='CocoPanopticMetric'))
     with pytest.raises(ValueError, match='dataset_meta is not set'):
         metric.process({}, image_samples[:1])
+
+
+def test_ignored_segment_ids_are_void_in_the_gt(image_samples, panoptic_meta):
+    sample = dict(image_samples[0])
+    dropped = sample['segments_info'][-1]            # a thing_c segment of image 1
+    sample['segments_info'] = sample['segments_info'][:-1]
+    metric = METRICS.build(dict(type='CocoPanopticMetric'))
+    metric.dataset_meta = panoptic_meta
+    with pytest.raises(KeyError, match=rf"\[{dropped['id']}\] present in the PNG"):
+        metric.process({}, [sample])
+    metric.process({}, [dict(sample, ignored_segment_ids=[dropped['id']])])
+    stat = metric.results[0]['stat']
+    thing_c = panoptic_meta['category_ids'].index(dropped['category_id'])
+    full = METRICS.build(dict(type='CocoPanopticMetric'))
+    full.dataset_meta = panoptic_meta
+    full.process({}, image_samples[:1])
+    # the dropped GT segment was a false negative of thing_c; as void it is no longer one
+    assert stat.fn[thing_c] == full.results[0]['stat'].fn[thing_c] - 1

@@ -10,7 +10,7 @@ from seg.structures import SegDataSample
 from .base import BaseTransform
 
 DEFAULT_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                     'flip_direction', 'seg_map_path', 'segments_info')
+                     'flip_direction', 'seg_map_path', 'segments_info', 'ignored_segment_ids')
 
 
 @TRANSFORMS.register_module()

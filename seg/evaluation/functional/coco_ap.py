@@ -125,8 +125,7 @@ def instances_from_panoptic(id_map: np.ndarray, segments: Sequence[dict],
     """
     things = set(int(c) for c in thing_category_ids)
     selected = [s for s in segments if int(s['category_id']) in things]
-    masks = np.stack([id_map == s['id'] for s in selected]) if selected else np.zeros(
-        (0,) + id_map.shape, bool)
+    masks = id_map[None] == np.array([s['id'] for s in selected], np.int64).reshape(-1, 1, 1)
     annotations = []
     for segment, rle in zip(selected, encode_masks(masks)):
         annotations.append({

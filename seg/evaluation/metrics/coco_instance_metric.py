@@ -11,8 +11,8 @@ from seg.registry import METRICS
 
 from ..functional.coco_ap import (DEFAULT_MAX_DETS, check_max_dets, coco_mask_ap, encode_masks,
                                   instances_from_panoptic, quiet_coco)
-from ..functional.formats import read_panoptic_png, to_numpy
-from .utils import categories_from_meta, describe, log_table, sample_field
+from ..functional.formats import to_numpy
+from .utils import categories_from_meta, describe, gt_panoptic, log_table, sample_field
 
 # COCOeval stat names -> mmdet CocoMetric's (`segm_` is prepended).
 _MMDET_NAMES = {'AP': 'mAP', 'AP50': 'mAP_50', 'AP75': 'mAP_75', 'APs': 'mAP_s',
@@ -83,9 +83,8 @@ class CocoInstanceMetric(BaseMetric):
                 for rle, label, score in zip(encode_masks(masks), labels, scores)]
             gt_annotations = None
             if self._gt_coco is None:
-                gt_annotations = instances_from_panoptic(
-                    read_panoptic_png(sample_field(sample, 'seg_map_path', where)),
-                    sample_field(sample, 'segments_info', where), things, image_id)
+                gt_ids, gt_segments, _ = gt_panoptic(sample, where)
+                gt_annotations = instances_from_panoptic(gt_ids, gt_segments, things, image_id)
             self.results.append({'img_id': image_id, 'height': int(height), 'width': int(width),
                                  'predictions': predictions, 'gt_annotations': gt_annotations})
 

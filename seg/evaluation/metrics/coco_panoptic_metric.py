@@ -8,10 +8,11 @@ from mmengine.evaluator import BaseMetric
 from seg.registry import METRICS
 from seg.utils.constants import INSTANCE_OFFSET
 
-from ..functional.formats import read_panoptic_png, write_panoptic_png
+from ..functional.formats import write_panoptic_png
 from ..functional.panoptic_quality import (PQStat, pq_image_stats, pq_summary,
                                            segments_from_label_map)
-from .utils import categories_from_meta, describe, log_table, pixel_map, sample_field
+from .utils import (categories_from_meta, describe, gt_panoptic, log_table, pixel_map,
+                    sample_field)
 
 
 @METRICS.register_module()
@@ -20,7 +21,8 @@ class CocoPanopticMetric(BaseMetric):
 
     Each data sample (a `SegDataSample.to_dict()`) needs `img_id`, `seg_map_path` (GT PNG,
     RGB-encoded ids), `segments_info` (the GT json segments: `id`, `category_id`, `iscrowd`,
-    `area`) and `pred_panoptic_seg.sem_seg` (1, H, W) = label + instance * 1000 (label =
+    `area`; ids in the optional `ignored_segment_ids` count as void) and
+    `pred_panoptic_seg.sem_seg` (1, H, W) = label + instance * 1000 (label =
     index into `dataset_meta['classes']`; `num_classes` = void). `dataset_meta` needs
     `classes`, `category_ids` and `num_things_classes` (or `thing_classes`).
 
@@ -45,13 +47,12 @@ class CocoPanopticMetric(BaseMetric):
         categories = categories_from_meta(self.dataset_meta, type(self).__name__)
         for sample in data_samples:
             where = describe(sample)
-            gt_path = sample_field(sample, 'seg_map_path', where)
+            gt_ids, gt_segments, gt_path = gt_panoptic(sample, where)
             pred_ids, pred_segments = segments_from_label_map(
                 pixel_map(sample, 'pred_panoptic_seg', where), len(categories), categories.ids,
                 self.label_divisor)
-            stat = pq_image_stats(read_panoptic_png(gt_path),
-                                  sample_field(sample, 'segments_info', where), pred_ids,
-                                  pred_segments, categories, where=f'{where}, GT {gt_path}')
+            stat = pq_image_stats(gt_ids, gt_segments, pred_ids, pred_segments, categories,
+                                  where=f'{where}, GT {gt_path}')
             result = {'img_id': sample_field(sample, 'img_id', where), 'stat': stat}
             if self.outfile_prefix is not None:
                 file_name = Path(gt_path).name

@@ -7,9 +7,9 @@ from mmengine.evaluator import BaseMetric
 from seg.registry import METRICS
 from seg.utils.constants import INSTANCE_OFFSET, VOID_LABEL
 
-from ..functional.formats import read_panoptic_png
 from ..functional.semantic import intersect_and_union, semantic_from_panoptic, semantic_metrics
-from .utils import categories_from_meta, describe, log_table, pixel_map, sample_field
+from .utils import (categories_from_meta, describe, gt_panoptic, log_table, pixel_map,
+                    sample_field)
 
 PRED_SOURCES = ('pred_sem_seg', 'pred_panoptic_seg')
 
@@ -59,9 +59,9 @@ class SemSegMetric(BaseMetric):
             if 'gt_sem_seg' in sample:
                 label = pixel_map(sample, 'gt_sem_seg', where)
             else:
-                gt_path = sample_field(sample, 'seg_map_path', where)
+                gt_ids, gt_segments, gt_path = gt_panoptic(sample, where)
                 label = semantic_from_panoptic(
-                    read_panoptic_png(gt_path), sample_field(sample, 'segments_info', where),
+                    gt_ids, gt_segments,
                     categories_from_meta(self.dataset_meta, type(self).__name__),
                     self.ignore_index, self.ignore_crowd, where=f'{where}, GT {gt_path}')
             self.results.append(intersect_and_union(pred, label, num_classes,

@@ -1,10 +1,10 @@
 """Helpers shared by the metric classes: reading data-sample dicts and logging tables."""
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
 
-from ..functional.formats import to_numpy
+from ..functional.formats import VOID_SEGMENT_ID, read_panoptic_png, to_numpy
 from ..functional.panoptic_quality import PanopticCategories
 
 
@@ -23,6 +23,20 @@ def pixel_map(sample: dict, key: str, where: str) -> np.ndarray:
     if value.ndim != 2:
         raise ValueError(f'{where}.{key}.sem_seg: expected shape (1, H, W), got {value.shape}')
     return value
+
+
+def gt_panoptic(sample: dict, where: str) -> Tuple[np.ndarray, list, str]:
+    """GT id map, segment list and PNG path of an image sample.
+
+    Ids listed in the optional `ignored_segment_ids` (segments of classes the dataset left
+    out) become void.
+    """
+    path = sample_field(sample, 'seg_map_path', where)
+    id_map = read_panoptic_png(path)
+    ignored = list(sample.get('ignored_segment_ids', ()))
+    if ignored:
+        id_map[np.isin(id_map, ignored)] = VOID_SEGMENT_ID
+    return id_map, sample_field(sample, 'segments_info', where), str(path)
 
 
 def describe(sample: dict) -> str:

@@ -1,4 +1,5 @@
 """Online YouTube-VIS video AP on `youtube_vis_ap`."""
+import json
 from typing import Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
@@ -25,16 +26,27 @@ class YouTubeVISMetric(BaseMetric):
              'scores': float (n,)}}
 
     Result keys as `CocoInstanceMetric`: segm_mAP, segm_mAP_50, ..., segm_AR@<n>.
+    `outfile_prefix` also writes the tracks as `<prefix>.results.json` (the official results
+    format, e.g. for the evaluation server); `format_only` skips the evaluation (no
+    `ann_file` needed) and returns no metric.
     """
     default_prefix = 'youtube_vis'
 
-    def __init__(self, ann_file: str, max_dets: Sequence[int] = DEFAULT_MAX_DETS,
+    def __init__(self, ann_file: Optional[str] = None,
+                 max_dets: Sequence[int] = DEFAULT_MAX_DETS,
+                 outfile_prefix: Optional[str] = None, format_only: bool = False,
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        if format_only and outfile_prefix is None:
+            raise ValueError('format_only needs an outfile_prefix to write the results to')
+        if ann_file is None and not format_only:
+            raise ValueError('ann_file (the GT json) is required unless format_only=True')
         self.max_dets = check_max_dets(max_dets)
-        self.ann_file = ann_file
-        self._gt_coco = video_gt_coco(load_json(ann_file), str(ann_file))
+        self.outfile_prefix = outfile_prefix
+        self.format_only = format_only
+        self._gt_coco = None if ann_file is None else video_gt_coco(load_json(ann_file),
+                                                                    str(ann_file))
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         if self.dataset_meta is None or 'category_ids' not in self.dataset_meta:
@@ -59,9 +71,14 @@ class YouTubeVISMetric(BaseMetric):
         video_ids = [r['video_id'] for r in results]
         if len(set(video_ids)) != len(video_ids):
             raise ValueError(f'{type(self).__name__}: some videos were evaluated twice')
-        evaluation = youtube_vis_ap(self._gt_coco, [p for r in results for p in r['predictions']],
-                                    self.max_dets, video_ids=video_ids,
-                                    where=type(self).__name__)
+        predictions = [p for r in results for p in r['predictions']]
+        if self.outfile_prefix is not None:
+            with open(f'{self.outfile_prefix}.results.json', 'w', encoding='utf-8') as handle:
+                json.dump(predictions, handle)
+        if self.format_only:
+            return {}
+        evaluation = youtube_vis_ap(self._gt_coco, predictions, self.max_dets,
+                                    video_ids=video_ids, where=type(self).__name__)
         names = mmdet_stat_names(self.max_dets)
         metrics = {f'segm_{names[key]}': value for key, value in evaluation['stats'].items()}
         log_table(f'{self.prefix} video AP (fractions)', list(metrics), [list(metrics.values())])

@@ -249,32 +249,38 @@ class OMGHead(BaseModule):
 
     # ------------------------------------------------------------------ train / test
     def loss(self, feats: Sequence[torch.Tensor], batch_targets: List[Dict[str, torch.Tensor]],
-             num_frames: int = 0) -> Dict[str, torch.Tensor]:
+             num_frames: int = 0, queries: Optional[Dict[str, torch.Tensor]] = None
+             ) -> Dict[str, torch.Tensor]:
         """Losses of every prediction; ``batch_targets`` holds ``labels`` (M,) and ``masks``
-        (M, H, W) (clips: (M, T, H, W)) per sample, at the padded input size."""
-        cls_preds, mask_preds, _ = self(feats, num_frames=num_frames)
+        (M, H, W) (clips: (M, T, H, W)) per sample, at the padded input size. With prompt
+        ``queries`` (see :meth:`forward`) prompt i is supervised by mask i, no matching."""
+        cls_preds, mask_preds, _ = self(feats, num_frames=num_frames, queries=queries)
         if num_frames > 0:
             # Tubes are matched and supervised as (T*h, w) "film" maps.
             mask_preds = [pred.flatten(2, 3) for pred in mask_preds]
             batch_targets = [dict(labels=t['labels'], masks=t['masks'].flatten(1, 2))
                              for t in batch_targets]
-        losses = self.criterion(cls_preds, mask_preds, batch_targets)
+        losses = self.criterion(cls_preds, mask_preds, batch_targets,
+                                paired=queries is not None)
         if self.enable_prompt_queries:
             # Semantic and prompt batches use disjoint parameters; keep all of them in the
             # graph so DDP does not wait for gradients that never come.
-            unused = [self.mask_tokens.weight, self.pb_embedding.weight,
-                      *self.pos_linear.parameters()]
+            unused = ([self.query_feat.weight, self.query_embed.weight] if queries is not None
+                      else [self.mask_tokens.weight, self.pb_embedding.weight,
+                            *self.pos_linear.parameters()])
             losses['loss_zero'] = sum(0 * p.sum() for p in unused)
         return losses
 
     def predict(self, feats: Sequence[torch.Tensor], batch_input_shape: Tuple[int, int],
-                num_frames: int = 0) -> Dict[str, torch.Tensor]:
+                num_frames: int = 0, queries: Optional[Dict[str, torch.Tensor]] = None
+                ) -> Dict[str, torch.Tensor]:
         """Last-layer predictions with masks upsampled to the padded input size.
 
         Returns a dict with ``mask_cls`` (B, Q, K+1), ``mask_pred`` (B, Q, H, W) (clips:
-        (B, Q, T, H, W)), ``objectness`` (B, Q, 1) and ``query_feat`` (B, Q, C).
+        (B, Q, T, H, W)), ``objectness`` (B, Q, 1) and ``query_feat`` (B, Q, C). ``queries``:
+        prompt queries replacing the semantic ones (see :meth:`forward`).
         """
-        cls_preds, mask_preds, query_feat = self(feats, num_frames=num_frames)
+        cls_preds, mask_preds, query_feat = self(feats, num_frames=num_frames, queries=queries)
         cls_pred, mask_pred = cls_preds[-1], mask_preds[-1]
         if num_frames > 0:
             mask_pred = mask_pred.flatten(1, 2)

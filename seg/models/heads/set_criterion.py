@@ -78,12 +78,16 @@ class SetCriterion:
         self.assigner = TASK_UTILS.build(train_cfg.get('assigner', DEFAULT_TRAIN_CFG['assigner']))
 
     def __call__(self, cls_preds: Sequence[torch.Tensor], mask_preds: Sequence[torch.Tensor],
-                 batch_targets: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+                 batch_targets: List[Dict[str, torch.Tensor]],
+                 paired: bool = False) -> Dict[str, torch.Tensor]:
+        """Losses of every prediction. ``paired``: prediction i is supervised by target i (location
+        prompts, reference section 2.2): no matching, only mask BCE + Dice (``loss_cls`` = 0)."""
         losses = {}
         last = len(cls_preds) - 1
         for index, (cls_pred, mask_pred) in enumerate(zip(cls_preds, mask_preds)):
             prefix = '' if index == last else f'd{index}.'
-            layer_losses = self.single_prediction_losses(cls_pred, mask_pred, batch_targets)
+            layer_losses = self.single_prediction_losses(cls_pred, mask_pred, batch_targets,
+                                                         paired=paired)
             for name, value in layer_losses.items():
                 losses[prefix + name] = value
         return losses
@@ -111,11 +115,25 @@ class SetCriterion:
                                 target_indices.to(mask_pred.device)))
         return assignments
 
+    @staticmethod
+    def paired_assignment(mask_pred: torch.Tensor, batch_targets: List[Dict[str, torch.Tensor]]
+                          ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """Prediction i <-> target i for every sample (prompt batches)."""
+        num_predictions = mask_pred.shape[1]
+        for sample, targets in enumerate(batch_targets):
+            if targets['masks'].shape[0] != num_predictions:
+                raise ValueError(f'paired supervision needs one target mask per prompt: sample '
+                                 f'{sample} has {targets["masks"].shape[0]} masks for '
+                                 f'{num_predictions} prompts')
+        indices = torch.arange(num_predictions, device=mask_pred.device)
+        return [(indices, indices) for _ in batch_targets]
+
     # ------------------------------------------------------------------ losses
     def single_prediction_losses(self, cls_pred: torch.Tensor, mask_pred: torch.Tensor,
-                                 batch_targets: List[Dict[str, torch.Tensor]]
-                                 ) -> Dict[str, torch.Tensor]:
-        assignments = self.match(cls_pred, mask_pred, batch_targets)
+                                 batch_targets: List[Dict[str, torch.Tensor]],
+                                 paired: bool = False) -> Dict[str, torch.Tensor]:
+        assignments = (self.paired_assignment(mask_pred, batch_targets) if paired
+                       else self.match(cls_pred, mask_pred, batch_targets))
         batch_size, num_queries = cls_pred.shape[:2]
         device = cls_pred.device
 
@@ -123,21 +141,17 @@ class SetCriterion:
                             device=device)
         matched_preds, matched_targets = [], []
         for sample, (query_indices, target_indices) in enumerate(assignments):
-            labels[sample, query_indices] = batch_targets[sample]['labels'][target_indices].long()
+            if not paired:
+                labels[sample, query_indices] = (
+                    batch_targets[sample]['labels'][target_indices].long())
             matched_preds.append(mask_pred[sample, query_indices])
             matched_targets.append(batch_targets[sample]['masks'][target_indices])
 
-        class_weight = self.class_weight.to(device)
-        flat_labels = labels.flatten()
-        cls_avg_factor = _mean_over_ranks(class_weight[flat_labels].sum()).clamp(min=1).item()
-        flat_cls = cls_pred.flatten(0, 1).float()
-        loss_cls = self.loss_cls(flat_cls[:, :self.num_classes + 1], flat_labels,
-                                 avg_factor=cls_avg_factor)
-        if self.loss_objectness is not None:
-            unmatched = (flat_labels == self.num_classes).long()
-            loss_cls = loss_cls + self.loss_objectness(flat_cls[:, -1:], unmatched,
-                                                       avg_factor=cls_avg_factor)
-
+        if paired:
+            # Prompts are class-agnostic: zero class and objectness loss (kept in the graph).
+            loss_cls = cls_pred.sum() * 0
+        else:
+            loss_cls = self._class_loss(cls_pred, labels)
         matched_pred = torch.cat(matched_preds)
         matched_target = torch.cat(matched_targets)
         num_masks = _mean_over_ranks(
@@ -156,3 +170,17 @@ class SetCriterion:
         loss_mask = self.loss_mask(pred_points.reshape(-1), target_points.reshape(-1),
                                    avg_factor=num_masks * self.num_points)
         return dict(loss_cls=loss_cls, loss_mask=loss_mask, loss_dice=loss_dice)
+
+    def _class_loss(self, cls_pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Softmax CE over K+1 (+ objectness focal loss) of (B, Q) matched labels."""
+        class_weight = self.class_weight.to(cls_pred.device)
+        flat_labels = labels.flatten()
+        cls_avg_factor = _mean_over_ranks(class_weight[flat_labels].sum()).clamp(min=1).item()
+        flat_cls = cls_pred.flatten(0, 1).float()
+        loss_cls = self.loss_cls(flat_cls[:, :self.num_classes + 1], flat_labels,
+                                 avg_factor=cls_avg_factor)
+        if self.loss_objectness is not None:
+            unmatched = (flat_labels == self.num_classes).long()
+            loss_cls = loss_cls + self.loss_objectness(flat_cls[:, -1:], unmatched,
+                                                       avg_factor=cls_avg_factor)
+        return loss_cls
