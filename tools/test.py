@@ -5,13 +5,13 @@
 """
 import argparse
 import json
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from seg.engine.runner_setup import build_runner, setup_config
+from seg.engine.runner_setup import (add_launch_arguments, build_runner, parse_launch_args,
+                                     setup_config)
 
 
 def parse_args(argv=None):
@@ -24,14 +24,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='also dump the raw predictions to this .pkl file')
     parser.add_argument('--show-dir', help='save visualised predictions here (relative paths '
                         'go under the work dir)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_arguments(parser)
+    return parse_launch_args(parser, argv)
 
 
 def main(argv=None):

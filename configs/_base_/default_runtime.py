@@ -1,7 +1,8 @@
-from mmengine.hooks import (CheckpointHook, DistSamplerSeedHook, IterTimerHook, LoggerHook,
-                            ParamSchedulerHook)
+from mmengine.hooks import DistSamplerSeedHook, IterTimerHook, LoggerHook, ParamSchedulerHook
 from mmengine.runner import LogProcessor
 from mmengine.visualization import LocalVisBackend, Visualizer
+
+from seg.engine.checkpoint_hook import AtomicCheckpointHook
 
 default_scope = 'seg'
 
@@ -9,7 +10,8 @@ default_hooks = dict(
     timer=dict(type=IterTimerHook),
     logger=dict(type=LoggerHook, interval=50),
     param_scheduler=dict(type=ParamSchedulerHook),
-    checkpoint=dict(type=CheckpointHook, interval=1, max_keep_ckpts=1),
+    # Atomic writes (a kill while saving keeps the previous checkpoint) and exact resumption.
+    checkpoint=dict(type=AtomicCheckpointHook, interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type=DistSamplerSeedHook))
 
 env_cfg = dict(

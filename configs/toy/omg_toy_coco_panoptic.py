@@ -66,9 +66,13 @@ train_dataloader.dataset.update(data_root=data_root, pipeline=train_pipeline,
 val_dataloader.update(batch_size=8, num_workers=1, persistent_workers=False)
 val_dataloader.dataset.update(data_root=data_root, pipeline=test_pipeline)
 test_dataloader = val_dataloader
+# The main job evaluates once, with tools/test.py after training (no validation in between).
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
 
-max_iters = 1200
-train_cfg = dict(type=IterBasedTrainLoop, max_iters=max_iters, val_interval=max_iters + 1)
+max_iters = 600
+train_cfg = dict(type=IterBasedTrainLoop, max_iters=max_iters)
 optim_wrapper = dict(
     type=OptimWrapper,
     optimizer=dict(type=AdamW, lr=1e-3, weight_decay=0.05, eps=1e-8, betas=(0.9, 0.999)),
@@ -84,5 +88,5 @@ param_scheduler = [
 ]
 default_hooks.update(
     logger=dict(type=LoggerHook, interval=50),
-    checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=400, max_keep_ckpts=2))
+    checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=200, max_keep_ckpts=2))
 log_processor = dict(type=LogProcessor, window_size=50, by_epoch=False)

@@ -1,10 +1,18 @@
 """Datasets (registered in ``seg.registry.DATASETS``) and their transforms."""
 from . import transforms  # noqa: F401  (registers every transform)
+from .ade20k_panoptic import ADE20KPanopticDataset
 from .coco_panoptic import CocoPanopticDataset
+from .coco_panoptic_interactive import CocoPanopticInteractiveDataset
 from .panoptic_utils import id_to_rgb, read_panoptic_png, rgb_to_id, write_panoptic_png
 from .toy_data import TOY_CATEGORIES, generate_toy_dataset, render_toy_sample
+from .davis import DAVISDataset
+from .video_dataset import BaseVideoDataset
+from .vipseg import VIPSegDataset
+from .youtube_vis import YouTubeVISDataset
 
 __all__ = [
-    'CocoPanopticDataset', 'rgb_to_id', 'id_to_rgb', 'read_panoptic_png', 'write_panoptic_png',
-    'TOY_CATEGORIES', 'generate_toy_dataset', 'render_toy_sample'
+    'CocoPanopticDataset', 'CocoPanopticInteractiveDataset', 'ADE20KPanopticDataset',
+    'rgb_to_id', 'id_to_rgb', 'read_panoptic_png', 'write_panoptic_png',
+    'TOY_CATEGORIES', 'generate_toy_dataset', 'render_toy_sample', 'BaseVideoDataset',
+    'YouTubeVISDataset', 'VIPSegDataset', 'DAVISDataset'
 ]

@@ -1,7 +1,8 @@
 """Optimiser wrapper for bf16 mixed-precision training on CPU.
 
 MMEngine's AmpOptimWrapper requires a GPU; on CPU bf16 autocast needs no loss scaling, so the
-plain wrapper with an autocast context is enough.
+plain wrapper with an autocast context is enough. It keeps the non-finite loss checks of
+``GuardedOptimWrapper``.
 """
 from contextlib import contextmanager
 
@@ -9,11 +10,13 @@ import torch
 from mmengine.optim import OptimWrapper
 
 from seg.registry import OPTIM_WRAPPERS
+from .non_finite import NonFiniteGuardMixin
 
 
 @OPTIM_WRAPPERS.register_module()
-class CPUAutocastOptimWrapper(OptimWrapper):
-    """``OptimWrapper`` whose forward context runs under ``torch.autocast('cpu', bfloat16)``."""
+class CPUAutocastOptimWrapper(NonFiniteGuardMixin, OptimWrapper):
+    """``GuardedOptimWrapper`` whose forward context runs under
+    ``torch.autocast('cpu', bfloat16)``."""
 
     def __init__(self, *args, dtype: str = 'bfloat16', **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,13 +1,32 @@
 """Shared command-line glue of tools/train.py and tools/test.py."""
+import argparse
+import os
 import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import seg.engine  # noqa: F401  (safe checkpoint loader, hooks and optimiser wrappers)
+from .config_validation import validate_config
+from .non_finite import GUARD_ARGUMENTS
+
+
+def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--local_rank`` (set by old-style launchers)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. model.panoptic_head.num_queries=50')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_launch_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
@@ -29,19 +48,37 @@ def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
         cfg.model.config_path = config_path
     if amp:
         _enable_amp(cfg)
-    _add_checkpoint_format_hook(cfg)
+    _add_reliability_components(cfg)
+    validate_config(cfg)
     return cfg
 
 
-def _add_checkpoint_format_hook(cfg: Config) -> None:
-    """Every run saves checkpoints that load with ``weights_only=True`` (see the hook)."""
+def _add_reliability_components(cfg: Config) -> None:
+    """What every run through our tools gets (each documented in its own module):
+
+    * CheckpointFormatHook: checkpoints load with ``weights_only=True``;
+    * CheckpointCompatibilityHook (strict unless the config adds its own): a checkpoint that
+      does not fit the model raises instead of loading partially;
+    * RecordSampleIdsHook + GuardedOptimWrapper (for a plain ``OptimWrapper``, default
+      ``on_non_finite='stop'``): non-finite losses never reach the weights;
+    * AtomicCheckpointHook in place of a plain ``CheckpointHook``: atomic checkpoint files,
+      exact resumption.
+    """
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(_hook_name(hook) == 'CheckpointFormatHook' for hook in hooks):
-        hooks.append(dict(type='CheckpointFormatHook'))
+    present = {_type_name(hook) for hook in hooks}
+    for name in ('CheckpointFormatHook', 'CheckpointCompatibilityHook', 'RecordSampleIdsHook'):
+        if name not in present:
+            hooks.append(dict(type=name))
     cfg.custom_hooks = hooks
+    checkpoint_hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint_hook is not None and _type_name(checkpoint_hook) == 'CheckpointHook':
+        checkpoint_hook['type'] = 'AtomicCheckpointHook'
+    wrapper = cfg.get('optim_wrapper')
+    if wrapper is not None and _type_name(wrapper) == 'OptimWrapper':
+        wrapper['type'] = 'GuardedOptimWrapper'
 
 
-def _hook_name(hook) -> str:
+def _type_name(hook) -> str:
     kind = hook.get('type') if isinstance(hook, dict) else type(hook)
     return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
@@ -52,8 +89,11 @@ def _enable_amp(cfg: Config) -> None:
     if 'optim_wrapper' in cfg:
         wrapper = cfg.optim_wrapper
         if on_gpu:
+            # GradScaler skips steps with non-finite gradients by itself.
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
+            for key in GUARD_ARGUMENTS:
+                wrapper.pop(key, None)
         else:
             wrapper.type = 'CPUAutocastOptimWrapper'
             wrapper.dtype = 'bfloat16'

@@ -28,9 +28,9 @@ class SegDataPreprocessor(BaseDataPreprocessor):
 
     ``forward`` sets ``batch_input_shape`` (Hp, Wp) and ``pad_shape`` (the image's own padded
     size: its size rounded up to the divisor, or ``fixed_size``) in every sample's metainfo.
-    Targets whose size equals the image's are padded to (Hp, Wp). Outside training, targets of a
-    different size (loaded at the original resolution for evaluation) are left as they are; in
-    training they raise ``ValueError``.
+    In training, targets are padded to (Hp, Wp) and must have their image's size (else
+    ``ValueError``). Outside training they are left untouched: evaluation targets stay at the
+    size the metrics compare them at.
     """
 
     def __init__(self,
@@ -93,7 +93,10 @@ class SegDataPreprocessor(BaseDataPreprocessor):
                 image_shape = tuple(image.shape[-2:])
                 sample.set_metainfo(dict(batch_input_shape=batch_shape,
                                          pad_shape=self._own_pad_shape(image_shape)))
-                self._pad_targets(sample, image_shape, batch_shape, training)
+                if training:
+                    # Evaluation targets stay at their own size: metrics compare them with
+                    # predictions restored to the original image size.
+                    self._pad_targets(sample, image_shape, batch_shape)
         return dict(inputs=batch, data_samples=data_samples)
 
     def _batch_shape(self, shapes: List[Tuple[int, int]]) -> Tuple[int, int]:
@@ -112,28 +115,25 @@ class SegDataPreprocessor(BaseDataPreprocessor):
         divisor = self.pad_size_divisor
         return (math.ceil(shape[0] / divisor) * divisor, math.ceil(shape[1] / divisor) * divisor)
 
-    def _pad_targets(self, sample, image_shape: Tuple[int, int], batch_shape: Tuple[int, int],
-                     training: bool) -> None:
+    def _pad_targets(self, sample, image_shape: Tuple[int, int],
+                     batch_shape: Tuple[int, int]) -> None:
         if 'gt_instances' in sample and 'masks' in sample.gt_instances:
             masks = self._pad_target(sample, 'gt_instances.masks', sample.gt_instances.masks,
-                                     self.mask_pad_value, image_shape, batch_shape, training)
+                                     self.mask_pad_value, image_shape, batch_shape)
             sample.gt_instances.masks = masks  # InstanceData only checks the length N
         if 'gt_sem_seg' in sample:
             sem_seg = self._pad_target(sample, 'gt_sem_seg.sem_seg', sample.gt_sem_seg.sem_seg,
-                                       self.seg_pad_value, image_shape, batch_shape, training)
+                                       self.seg_pad_value, image_shape, batch_shape)
             # PixelData refuses a field of a new size, so the container is rebuilt.
             sample.gt_sem_seg = PixelData(metainfo=sample.gt_sem_seg.metainfo, sem_seg=sem_seg)
 
     @staticmethod
     def _pad_target(sample, name: str, target: torch.Tensor, pad_value: Union[int, float],
-                    image_shape: Tuple[int, int], batch_shape: Tuple[int, int],
-                    training: bool) -> torch.Tensor:
+                    image_shape: Tuple[int, int], batch_shape: Tuple[int, int]) -> torch.Tensor:
         """``target`` (..., h, w) padded bottom/right to ``batch_shape`` with ``pad_value``."""
         if tuple(target.shape[-2:]) != image_shape:
-            if training:
-                raise ValueError(f'{name} of {sample.metainfo.get("img_path")} has size '
-                                 f'{tuple(target.shape[-2:])} but its image has {image_shape}')
-            return target  # an evaluation target kept at the original resolution
+            raise ValueError(f'{name} of {sample.metainfo.get("img_path")} has size '
+                             f'{tuple(target.shape[-2:])} but its image has {image_shape}')
         padded = target.new_full(target.shape[:-2] + batch_shape,
                                  bool(pad_value) if target.dtype == torch.bool else pad_value)
         padded[..., :image_shape[0], :image_shape[1]] = target

@@ -6,16 +6,23 @@ Follows the mmdet ``BaseDetector`` contract: ``forward(inputs, data_samples, mod
 logits, no post-processing).
 """
 import copy
-from typing import Dict, List, Optional, Union
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseModel
 
 from seg.registry import MODELS
-from seg.structures import SegDataSample
+from seg.structures import SegDataSample, is_clip_batch
 from seg.vocab.dataset_vocabulary import Vocabulary
+from seg.vocab.runtime_vocabulary import vocabulary_from_names
 from seg.vocab.text_embeddings import embedding_file_path, get_or_create_text_embeddings
 from .heads.panoptic_targets import panoptic_targets
+from .heads.prompt_queries import PromptEncoder
+from .postprocess.open_vocab import OpenVocabFusion
+from .prompting import (InteractiveTestConfig, is_prompt_batch, prompt_loss, prompt_predict,
+                        prompt_queries)
+from .video import VideoInferenceConfig, clip_loss, clip_predict, clip_tensor_forward
 
 
 @MODELS.register_module()
@@ -33,6 +40,15 @@ class OMGSegmentor(BaseModel):
             backbone's text tower when absent or made for other class names).
         config_path: shown in the "run gen_cls" message when the embedding file is missing.
         train_cfg / test_cfg: passed to the head (training) and the fusion head (test).
+        video_cfg: video test settings (:class:`VideoInferenceConfig`). Clip batches
+            (``TrackSegDataSample``, inputs (B, T, 3, H, W)) go through
+            ``seg.models.video`` in every mode.
+        prompt_encoder: :class:`PromptEncoder` settings (point radius, point type embedding,
+            training jitter). Batches whose samples carry ``prompts`` go through
+            ``seg.models.prompting`` (needs ``panoptic_head.enable_prompt_queries=True``).
+        interactive_test_cfg: :class:`InteractiveTestConfig` (click protocol at test time).
+        open_vocab: CLIP ensemble settings (:class:`OpenVocabFusion`: ``enabled``, ``alpha``,
+            ``beta``, ``seen_flags`` or ``seen_vocabularies``); None = decoder classes only.
     """
 
     def __init__(self, backbone: dict, panoptic_head: dict, vocabulary: dict,
@@ -40,6 +56,10 @@ class OMGSegmentor(BaseModel):
                  text_embeddings: Optional[dict] = None,
                  config_path: Optional[str] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 video_cfg: Optional[dict] = None,
+                 prompt_encoder: Optional[dict] = None,
+                 interactive_test_cfg: Optional[dict] = None,
+                 open_vocab: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict):
@@ -63,6 +83,10 @@ class OMGSegmentor(BaseModel):
                           num_stuff_classes=self.vocabulary.num_stuff, test_cfg=test_cfg)
         self.panoptic_fusion_head = MODELS.build(fusion_cfg)
 
+        self.video_cfg = VideoInferenceConfig.build(video_cfg)
+        self.prompt_encoder = PromptEncoder(**(prompt_encoder or {}))
+        self.interactive_test_cfg = InteractiveTestConfig.build(interactive_test_cfg)
+        self.open_vocab = OpenVocabFusion.from_config(open_vocab)
         self.text_embeddings_cfg = dict(text_embeddings or {})
         self.config_path = config_path
         self.set_vocabulary_embeddings()
@@ -71,19 +95,49 @@ class OMGSegmentor(BaseModel):
     def num_classes(self) -> int:
         return len(self.vocabulary.classes)
 
-    def set_vocabulary_embeddings(self) -> None:
-        """Load (or generate, when the config allows) the text embeddings of the vocabulary."""
+    def set_vocabulary_embeddings(self, runtime: bool = False) -> None:
+        """Load (or generate, when the config allows) the text embeddings of the vocabulary.
+
+        ``runtime``: a vocabulary set by :meth:`set_vocabulary`: its embeddings are always
+        generated on demand and cached under its own name (``text_embeddings.file`` is the
+        configured vocabulary's).
+        """
         cfg = dict(self.text_embeddings_cfg)
         unknown = set(cfg) - {'file', 'cache_dir', 'generate_if_missing'}
         if unknown:
             raise KeyError(f'unknown text_embeddings keys: {sorted(unknown)}')
-        path = cfg.get('file') or embedding_file_path(
+        path = (None if runtime else cfg.get('file')) or embedding_file_path(
             self.backbone.model_name, self.vocabulary.name, cfg.get('cache_dir'))
         embeddings = get_or_create_text_embeddings(
             path, list(self.vocabulary.classes), self.backbone.get_text_encoder,
-            generate_if_missing=bool(cfg.get('generate_if_missing', False)),
+            generate_if_missing=runtime or bool(cfg.get('generate_if_missing', False)),
             model_name=self.backbone.model_name, config_hint=self.config_path)
         self.panoptic_head.text_classifier.set_embeddings(embeddings)
+
+    def set_vocabulary(self, names: Union[Vocabulary, Sequence[str], str, Path],
+                       stuff_classes: Sequence[str] = (),
+                       name: Optional[str] = None) -> Vocabulary:
+        """Predict with another vocabulary (inference only): a :class:`Vocabulary`, a list of
+        thing names (+ ``stuff_classes``) or a names file (see ``seg.vocab.runtime_vocabulary``).
+        Its text embeddings are computed with the backbone's text tower and cached."""
+        vocabulary = (names if isinstance(names, Vocabulary)
+                      else vocabulary_from_names(names, stuff_classes, name))
+        self.vocabulary = vocabulary
+        for module in (self.panoptic_head, self.panoptic_fusion_head):
+            module.num_things_classes = vocabulary.num_things
+            module.num_stuff_classes = vocabulary.num_stuff
+            module.num_classes = len(vocabulary.classes)
+        self.set_vocabulary_embeddings(runtime=True)
+        return vocabulary
+
+    def open_vocab_logits(self, feats: List[torch.Tensor], mask_cls: torch.Tensor,
+                          mask_pred: torch.Tensor, num_frames: int = 0) -> torch.Tensor:
+        """``mask_cls`` fused with CLIP's classification when ``open_vocab`` is enabled."""
+        if self.open_vocab is None:
+            return mask_cls
+        return self.open_vocab(self.backbone, self.panoptic_head.text_classifier,
+                               self.vocabulary.classes, feats[-1], mask_cls, mask_pred,
+                               num_frames=num_frames)
 
     # ------------------------------------------------------------------ features
     def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
@@ -103,13 +157,21 @@ class OMGSegmentor(BaseModel):
     def _forward(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, List[torch.Tensor]]:
         """Every prediction's class logits (B, Q, K+1), objectness (B, Q, 1) and mask logits
         (B, Q, H/4, W/4), query initialisation first."""
-        cls_preds, mask_preds, _ = self.panoptic_head(self.extract_feat(inputs))
+        if is_clip_batch(data_samples):
+            return clip_tensor_forward(self, inputs)
+        queries = (prompt_queries(self, data_samples, self.training)[0]
+                   if is_prompt_batch(data_samples) else None)
+        cls_preds, mask_preds, _ = self.panoptic_head(self.extract_feat(inputs), queries=queries)
         return dict(cls_preds=[c[..., :-1] for c in cls_preds],
                     objectness=[c[..., -1:] for c in cls_preds], mask_preds=mask_preds)
 
     # ------------------------------------------------------------------ train
     def loss(self, inputs: torch.Tensor, data_samples: List[SegDataSample]
              ) -> Dict[str, torch.Tensor]:
+        if is_clip_batch(data_samples):
+            return clip_loss(self, inputs, data_samples)
+        if is_prompt_batch(data_samples):
+            return prompt_loss(self, inputs, data_samples)
         feats = self.extract_feat(inputs)
         targets = []
         for sample in data_samples:
@@ -127,9 +189,17 @@ class OMGSegmentor(BaseModel):
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, data_samples: List[SegDataSample],
                 rescale: bool = True) -> List[SegDataSample]:
+        if is_clip_batch(data_samples):
+            return clip_predict(self, inputs, data_samples)
         feats = self.extract_feat(inputs)
+        if is_prompt_batch(data_samples):
+            prompt_predict(self, feats, data_samples, rescale=rescale)
+            if not self.interactive_test_cfg.with_panoptic:
+                return data_samples
         batch_input_shape = data_samples[0].metainfo.get('batch_input_shape', inputs.shape[-2:])
         outputs = self.panoptic_head.predict(feats, batch_input_shape)
+        outputs['mask_cls'] = self.open_vocab_logits(feats, outputs['mask_cls'],
+                                                     outputs['mask_pred'])
         results = self.panoptic_fusion_head.predict(
             outputs['mask_cls'], outputs['mask_pred'], data_samples, rescale=rescale)
         for sample, result in zip(data_samples, results):

@@ -13,7 +13,6 @@ def documented_options(data_root: Path) -> dict:
     root = f'{data_root}/'
     return {
         'train_dataloader.dataset.data_root': root,
-        'val_dataloader.dataset.data_root': root,
         'test_dataloader.dataset.data_root': root,
         'model.vocabulary.ann_file': f'{data_root}/annotations/panoptic_train2017.json',
         'model.vocabulary.name': 'my_dataset',
@@ -23,7 +22,7 @@ def documented_options(data_root: Path) -> dict:
 def test_toy_config_builds_model_datasets_and_evaluators(toy_data_root):
     cfg = Config.fromfile(str(TOY_CONFIG))
     cfg.merge_from_dict(documented_options(toy_data_root))
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in ('train_dataloader', 'test_dataloader'):
         dataset = DATASETS.build(cfg[loader].dataset)
         assert Path(dataset.data_root) == toy_data_root
         assert len(dataset) > 0

@@ -10,7 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'
 
 
-def test_options(data_root: Path) -> list:
+def cli_options(data_root: Path) -> list:
     root = f'{data_root}/'
     return [
         f'test_dataloader.dataset.data_root={root}',
@@ -31,7 +31,7 @@ def test_test_tool_writes_metrics_json_and_visualisations(tmp_path, toy_data_roo
     from seg.registry import MODELS
     cfg = Config.fromfile(str(TOY_CONFIG))
     cfg.merge_from_dict(dict(
-        [option.split('=', 1) for option in test_options(toy_data_root)[1:2]]))
+        [option.split('=', 1) for option in cli_options(toy_data_root)[1:2]]))
     cfg.model.panoptic_head.num_queries = 6
     cfg.model.panoptic_head.transformer_decoder.num_layers = 2
     model = MODELS.build(cfg.model)
@@ -40,7 +40,7 @@ def test_test_tool_writes_metrics_json_and_visualisations(tmp_path, toy_data_roo
 
     work_dir = tmp_path / 'work'
     result = run_test_tool(['--checkpoint', str(checkpoint), '--work-dir', str(work_dir),
-                            '--show-dir', 'vis', '--cfg-options', *test_options(toy_data_root)])
+                            '--show-dir', 'vis', '--cfg-options', *cli_options(toy_data_root)])
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     metrics = json.loads((work_dir / 'metrics.json').read_text())
     for key in ('coco_panoptic/PQ', 'coco_panoptic/PQ_th', 'coco_panoptic/PQ_st',
@@ -53,6 +53,6 @@ def test_test_tool_writes_metrics_json_and_visualisations(tmp_path, toy_data_roo
 
 def test_test_tool_rejects_a_missing_checkpoint(tmp_path, toy_data_root):
     result = run_test_tool(['--checkpoint', str(tmp_path / 'absent.pth'), '--work-dir',
-                            str(tmp_path / 'work'), '--cfg-options', *test_options(toy_data_root)])
+                            str(tmp_path / 'work'), '--cfg-options', *cli_options(toy_data_root)])
     assert result.returncode != 0
     assert 'absent.pth' in result.stderr

@@ -14,7 +14,8 @@ class LoadImageFromFile(BaseTransform):
     """Read ``results['img_path']`` as an (H, W, 3) BGR image (OpenCV's channel order, as mmcv).
 
     Adds ``img``, ``img_shape`` and ``ori_shape`` ((h, w) tuples). A missing file raises
-    ``FileNotFoundError``, an empty or undecodable one ``ValueError``; both name the path.
+    ``FileNotFoundError``, an empty or undecodable one ``ValueError``; both name the path. So
+    does a size that differs from the ``height`` / ``width`` of the results (the json's).
     """
 
     def __init__(self, to_float32: bool = False) -> None:
@@ -25,6 +26,10 @@ class LoadImageFromFile(BaseTransform):
             raise KeyError(f'LoadImageFromFile needs "img_path" in the results, got keys '
                            f'{sorted(results)}')
         img = read_image_file(results['img_path'])
+        annotated = (results.get('height'), results.get('width'))
+        if None not in annotated and tuple(img.shape[:2]) != annotated:
+            raise ValueError(f'image {results["img_path"]} has size {tuple(img.shape[:2])} but '
+                             f'its annotation says (height, width) = {annotated}')
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img

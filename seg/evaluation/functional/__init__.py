@@ -7,6 +7,8 @@ from .davis import (boundary_f_measure, davis_summary, db_statistics, evaluate_d
                     evaluate_sequence, region_iou)
 from .formats import (id_to_rgb, load_json, read_label_png, read_panoptic_png, rgb_to_id,
                       write_panoptic_png)
+from .interactive import (clicks_to_reach, farthest_interior_point, input_scale_of_masks,
+                          interactive_summary, mask_iou, next_click, simulate_clicks)
 from .panoptic_quality import (PanopticCategories, PQStat, evaluate_coco_panoptic,
                                pq_image_stats, pq_summary, segments_from_label_map)
 from .semantic import evaluate_semantic, intersect_and_union, semantic_metrics
@@ -26,5 +28,6 @@ __all__ = [
     'intersect_and_union', 'semantic_metrics', 'STQuality', 'evaluate_youtube_vis',
     'spatio_temporal_iou', 'video_gt_coco', 'youtube_vis_ap', 'CITYSCAPES_VPS_WINDOWS',
     'VIPSEG_WINDOWS', 'VideoSegmentCounts', 'evaluate_vipseg_stq', 'evaluate_vipseg_vpq',
-    'stq_for_categories', 'vpq_summary',
+    'stq_for_categories', 'vpq_summary', 'clicks_to_reach', 'farthest_interior_point',
+    'input_scale_of_masks', 'interactive_summary', 'mask_iou', 'next_click', 'simulate_clicks',
 ]

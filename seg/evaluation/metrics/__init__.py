@@ -7,9 +7,11 @@ mmengine's `collect_results` gathers every sample once across ranks and drops th
 from .coco_instance_metric import CocoInstanceMetric
 from .coco_panoptic_metric import CityscapesPanopticMetric, CocoPanopticMetric
 from .davis_metric import DAVISMetric
+from .interactive_metric import InteractiveMetric
 from .sem_seg_metric import SemSegMetric
 from .vipseg_metric import VIPSegMetric
 from .youtube_vis_metric import YouTubeVISMetric
 
 __all__ = ['CocoPanopticMetric', 'CityscapesPanopticMetric', 'CocoInstanceMetric',
-           'SemSegMetric', 'YouTubeVISMetric', 'VIPSegMetric', 'DAVISMetric']
+           'SemSegMetric', 'YouTubeVISMetric', 'VIPSegMetric', 'DAVISMetric',
+           'InteractiveMetric']

@@ -8,6 +8,7 @@ from seg.registry import METRICS
 from ..functional.davis import BOUNDARY_THRESHOLD, GLOBAL_KEYS, davis_summary, evaluate_sequence
 from ..functional.formats import to_numpy
 from .utils import log_table, sample_field
+from .video_samples import davis_fields
 
 
 @METRICS.register_module()
@@ -31,6 +32,7 @@ class DAVISMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
+            sample = davis_fields(sample)  # video model outputs (TrackSegDataSample dicts)
             sequence = sample_field(sample, 'sequence', 'sequence sample')
             where = f'sequence {sequence}'
             scores = evaluate_sequence(to_numpy(sample_field(sample, 'gt_masks', where)),

@@ -10,6 +10,7 @@ from ..functional.panoptic_quality import PQStat
 from ..functional.video_panoptic import (VIPSEG_WINDOWS, VideoSegmentCounts, check_windows,
                                          stq_for_categories, vpq_summary)
 from .utils import categories_from_meta, log_table, sample_field
+from .video_samples import vipseg_fields
 
 VIDEO_PANOPTIC_METRICS = ('VPQ', 'STQ')
 
@@ -26,7 +27,9 @@ class VIPSegMetric(BaseMetric):
          'pred_panoptic': int (T, H, W),       # predicted segment ids, 0 = void; an id is
          'pred_segments_info': [[{'id', 'category_id'}, ...] per frame]}  # one track
 
-    `category_id`s are json ids listed in `dataset_meta['category_ids']` (things first as
+    Video model outputs (`TrackSegDataSample` dicts) are converted by
+    `video_samples.vipseg_fields`. `category_id`s are json ids listed in
+    `dataset_meta['category_ids']` (things first as
     `num_things_classes` says). Each video's statistics are computed in `process`.
 
     Result keys: VPQ, VPQ_th, VPQ_st (means over `windows`), VPQ@<n> per window; STQ, AQ,
@@ -50,6 +53,7 @@ class VIPSegMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         categories = categories_from_meta(self.dataset_meta, type(self).__name__)
         for sample in data_samples:
+            sample = vipseg_fields(sample, self.dataset_meta)  # video model outputs
             video_id = sample_field(sample, 'video_id', 'video sample')
             where = f'video {video_id}'
             gt = to_numpy(sample_field(sample, 'gt_panoptic', where))

@@ -11,6 +11,7 @@ from ..functional.formats import load_json, to_numpy
 from ..functional.video_ap import video_gt_coco, youtube_vis_ap
 from .coco_instance_metric import mmdet_stat_names
 from .utils import log_table, sample_field
+from .video_samples import write_youtube_vis_submission
 
 
 @METRICS.register_module()
@@ -27,8 +28,9 @@ class YouTubeVISMetric(BaseMetric):
 
     Result keys as `CocoInstanceMetric`: segm_mAP, segm_mAP_50, ..., segm_AR@<n>.
     `outfile_prefix` also writes the tracks as `<prefix>.results.json` (the official results
-    format, e.g. for the evaluation server); `format_only` skips the evaluation (no
-    `ann_file` needed) and returns no metric.
+    format) and `<prefix>.submission_file.zip` holding it as `results.json` (the evaluation
+    server's layout); `format_only` skips the evaluation (no `ann_file` needed) and returns
+    no metric.
     """
     default_prefix = 'youtube_vis'
 
@@ -75,6 +77,8 @@ class YouTubeVISMetric(BaseMetric):
         if self.outfile_prefix is not None:
             with open(f'{self.outfile_prefix}.results.json', 'w', encoding='utf-8') as handle:
                 json.dump(predictions, handle)
+            write_youtube_vis_submission(f'{self.outfile_prefix}.results.json',
+                                         f'{self.outfile_prefix}.submission_file.zip')
         if self.format_only:
             return {}
         evaluation = youtube_vis_ap(self._gt_coco, predictions, self.max_dets,

@@ -62,12 +62,14 @@ def box_prompts(boxes: torch.Tensor) -> InstanceData:
     return InstanceData(boxes=boxes, is_point=torch.zeros(len(boxes), dtype=torch.bool))
 
 
-def stack_sample_prompts(data_samples: Sequence) -> Tuple[torch.Tensor, torch.Tensor,
-                                                          List[Tuple[int, int]]]:
-    """Boxes (B, N, 4), is_point (B, N) and img_shapes of a batch of prompt samples.
+def stack_sample_prompts(data_samples: Sequence, pad: bool = False
+                         ) -> Tuple[torch.Tensor, torch.Tensor, List[Tuple[int, int]], List[int]]:
+    """Boxes (B, N, 4), is_point (B, N), img_shapes and prompt counts of a prompt batch.
 
-    Every sample must carry ``prompts`` (``InstanceData`` with ``boxes`` and ``is_point``) with
-    the same number N >= 1 of prompts (the decoder stacks them).
+    Every sample must carry ``prompts`` (``InstanceData`` with ``boxes`` and ``is_point``), at
+    least one. The decoder stacks them, so the counts must be equal unless ``pad``: then
+    shorter samples repeat their last prompt up to the largest count (prompts are decoded
+    independently, so padding changes no other prompt's output; drop the padded rows).
     """
     boxes, is_point, img_shapes = [], [], []
     for index, sample in enumerate(data_samples):
@@ -86,11 +88,15 @@ def stack_sample_prompts(data_samples: Sequence) -> Tuple[torch.Tensor, torch.Te
         boxes.append(prompts.boxes.float())
         is_point.append(prompts.is_point.bool())
         img_shapes.append(tuple(int(v) for v in sample.metainfo['img_shape'][:2]))
-    counts = {len(b) for b in boxes}
-    if len(counts) != 1:
-        raise ValueError(f'every sample of a prompt batch needs the same number of prompts, '
-                         f'got {[len(b) for b in boxes]}')
-    return torch.stack(boxes), torch.stack(is_point), img_shapes
+    counts = [len(b) for b in boxes]
+    if len(set(counts)) != 1:
+        if not pad:
+            raise ValueError(f'every sample of a prompt batch needs the same number of '
+                             f'prompts, got {counts}')
+        longest = max(counts)
+        boxes = [torch.cat([b, b[-1:].expand(longest - len(b), -1)]) for b in boxes]
+        is_point = [torch.cat([f, f[-1:].expand(longest - len(f))]) for f in is_point]
+    return torch.stack(boxes), torch.stack(is_point), img_shapes, counts
 
 
 class PromptEncoder:

@@ -1,0 +1,66 @@
+# DAVIS-2017 semi-supervised VOS (reference sections 3, 3.2 and 4): evaluated at 480p with
+# every frame resized to (1280, 736); the first frame's object masks are given (loaded with the
+# annotations) and J&F is computed online. The training split (full resolution, 2-frame clips,
+# resize 0.9-1.1) is unused by the reference.
+from mmengine.dataset import DefaultSampler, pseudo_collate
+
+from seg.datasets import DAVISDataset
+from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
+                                     PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
+                                     Resize, VideoClipSample)
+from seg.evaluation.metrics import DAVISMetric
+
+data_root = 'data/DAVIS/'
+image_size = (1280, 736)  # (w, h)
+
+train_pipeline = [
+    dict(type=VideoClipSample, num_frames=2, interval=2),
+    dict(type=ClipTransform, share_random_params=True, transforms=[
+        dict(type=LoadImageFromFile),
+        dict(type=LoadVideoAnnotations),
+        dict(type=RandomResize, scale=image_size, ratio_range=(0.9, 1.1), keep_ratio=True),
+        dict(type=RandomCrop, crop_size=image_size[::-1], crop_type='absolute',
+             allow_negative_crop=True),
+        dict(type=RandomFlip, prob=0.5)]),
+    dict(type=PackVideoInputs),
+]
+test_pipeline = [
+    dict(type=VideoClipSample, num_frames=None),
+    dict(type=ClipTransform, transforms=[
+        dict(type=LoadImageFromFile),
+        dict(type=Resize, scale=image_size, keep_ratio=True),
+        dict(type=LoadVideoAnnotations)]),  # at 480p: the first frame's masks and the GT
+    dict(type=PackVideoInputs),
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type=DefaultSampler, shuffle=True),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=DAVISDataset,
+        data_root=data_root,
+        ann_file='ImageSets/2017/train.txt',
+        resolution='Full-Resolution',
+        filter_cfg=dict(min_frames=3),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=DAVISDataset,
+        data_root=data_root,
+        ann_file='ImageSets/2017/val.txt',
+        resolution='480p',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type=DAVISMetric)
+test_evaluator = val_evaluator

@@ -1,0 +1,96 @@
+# VIPSeg (reference sections 2.4, 3, 3.2 and 4): the 720p copy
+# (tools/dataset_converters/vipseg_to_720p.py), 2-frame clips (interval 2) at 1280x736 with shared
+# resize (0.8-2.0) / crop / flip; every frame at test. VPQ over the 0/5/10/15-frame windows
+# (1-4 frames) with STQ, and the VPQ6 windows (1, 2, 4, 6 frames).
+from mmengine.dataset import DefaultSampler, pseudo_collate
+
+from seg.datasets import VIPSegDataset
+from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
+                                     PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
+                                     Resize, VideoClipSample)
+from seg.evaluation.metrics import VIPSegMetric
+
+data_root = 'data/VIPSeg/'
+image_size = (1280, 736)  # (w, h)
+
+# Class names of panoVIPSeg_categories.json, things first (58 things, 66 stuff).
+vipseg_thing_classes = ['door', 'ladder', 'window', 'goal', 'sculpture', 'flag', 'parasol_or_umbrella', 'tent',
+ 'roadblock', 'car', 'bus', 'truck', 'bicycle', 'motorcycle', 'ship_or_boat', 'raft',
+ 'airplane', 'person', 'cat', 'dog', 'horse', 'cattle', 'other_animal', 'skateboard', 'ball',
+ 'box', 'traveling_case_or_trolley_case', 'basket', 'bag_or_package', 'plate',
+ 'tub_or_bowl_or_pot', 'bottle_or_cup', 'barrel', 'fishbowl', 'bed', 'pillow', 'table_or_desk',
+ 'chair_or_seat', 'bench', 'sofa', 'gun', 'commode', 'roaster', 'refrigerator',
+ 'washing_machine', 'Microwave_oven', 'fan', 'painting_or_poster', 'mirror',
+ 'flower_pot_or_vase', 'clock', 'screen_or_television', 'computer', 'printer', 'Mobile_phone',
+ 'keyboard', 'instrument', 'train']
+vipseg_stuff_classes = ['wall', 'ceiling', 'stair', 'escalator', 'Playground_slide', 'handrail_or_fence', 'rail',
+ 'pillar', 'pole', 'floor', 'ground', 'grass', 'sand', 'athletic_field', 'road', 'path',
+ 'crosswalk', 'building', 'house', 'bridge', 'tower', 'windmill', 'well_or_well_lid',
+ 'other_construction', 'sky', 'mountain', 'stone', 'wood', 'ice', 'snowfield', 'grandstand',
+ 'sea', 'river', 'lake', 'waterfall', 'water', 'billboard_or_Bulletin_Board', 'pipeline',
+ 'cushion_or_carpet', 'wheeled_machine', 'tyre', 'traffic_light', 'lamp', 'tree', 'flower',
+ 'other_plant', 'toy', 'ball_net', 'backboard', 'bat', 'cupboard_or_showcase_or_storage_rack',
+ 'trash_can', 'cage', 'shelf', 'bathtub', 'other_machine', 'curtain', 'textiles', 'clothes',
+ 'book', 'tool', 'blackboard', 'tissue', 'other_electronic_product', 'fruit', 'food']
+vocabulary = dict(name='vipseg', thing_classes=vipseg_thing_classes,
+                  stuff_classes=vipseg_stuff_classes)
+
+train_pipeline = [
+    dict(type=VideoClipSample, num_frames=2, interval=2),
+    dict(type=ClipTransform, share_random_params=True, transforms=[
+        dict(type=LoadImageFromFile),
+        dict(type=LoadVideoAnnotations),
+        dict(type=RandomResize, scale=image_size, ratio_range=(0.8, 2.0), keep_ratio=True),
+        dict(type=RandomCrop, crop_size=image_size[::-1], crop_type='absolute',
+             allow_negative_crop=True),
+        dict(type=RandomFlip, prob=0.5)]),
+    dict(type=PackVideoInputs),
+]
+test_pipeline = [
+    dict(type=VideoClipSample, num_frames=None),
+    dict(type=ClipTransform, transforms=[
+        dict(type=LoadImageFromFile),
+        dict(type=Resize, scale=image_size, keep_ratio=True),
+        # Loaded after the resize: the metrics compare at the (720p) frame size.
+        dict(type=LoadVideoAnnotations)]),
+    dict(type=PackVideoInputs),
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type=DefaultSampler, shuffle=True),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=VIPSegDataset,
+        data_root=data_root,
+        ann_file='train.txt',
+        data_prefix=dict(img='imgs/', seg='panomasks/'),
+        frame_height=720,
+        dataset_name='vipseg',
+        filter_cfg=dict(min_frames=3),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=VIPSegDataset,
+        data_root=data_root,
+        ann_file='val.txt',
+        data_prefix=dict(img='imgs/', seg='panomasks/'),
+        frame_height=720,
+        dataset_name='vipseg',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = [
+    dict(type=VIPSegMetric, windows=(1, 2, 3, 4), metrics=('VPQ', 'STQ')),
+    dict(type=VIPSegMetric, windows=(1, 2, 4, 6), metrics=('VPQ',), prefix='vipseg_vpq6'),
+]
+test_evaluator = val_evaluator

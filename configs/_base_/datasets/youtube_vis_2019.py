@@ -1,0 +1,76 @@
+# YouTube-VIS 2019 (reference sections 2.4, 3, 3.2 and 4): 2-frame clips (interval 2) at
+# 1280x736 with shared resize (0.8-2.0) / crop / flip; every frame of a video at test, resized
+# to (1280, 736). The valid split has no public GT: results json + submission zip for the
+# server. Convert the official json first: tools/dataset_converters/vis_to_coco.py.
+from mmengine.dataset import DefaultSampler, pseudo_collate
+
+from seg.datasets import YouTubeVISDataset
+from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
+                                     PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
+                                     Resize, VideoClipSample)
+from seg.evaluation.metrics import YouTubeVISMetric
+
+data_root = 'data/youtube_vis_2019/'
+dataset_version = '2019'
+image_size = (1280, 736)  # (w, h)
+
+vocabulary = dict(name='youtube_vis_2019', thing_classes=[
+    'person', 'giant_panda', 'lizard', 'parrot', 'skateboard', 'sedan', 'ape', 'dog', 'snake',
+    'monkey', 'hand', 'rabbit', 'duck', 'cat', 'cow', 'fish', 'train', 'horse', 'turtle',
+    'bear', 'motorbike', 'giraffe', 'leopard', 'fox', 'deer', 'owl', 'surfboard', 'airplane',
+    'truck', 'zebra', 'tiger', 'elephant', 'snowboard', 'boat', 'shark', 'mouse', 'frog',
+    'eagle', 'earless_seal', 'tennis_racket'])
+
+train_pipeline = [
+    dict(type=VideoClipSample, num_frames=2, interval=2),
+    dict(type=ClipTransform, share_random_params=True, transforms=[
+        dict(type=LoadImageFromFile),
+        dict(type=LoadVideoAnnotations),
+        dict(type=RandomResize, scale=image_size, ratio_range=(0.8, 2.0), keep_ratio=True),
+        dict(type=RandomCrop, crop_size=image_size[::-1], crop_type='absolute',
+             allow_negative_crop=True),
+        dict(type=RandomFlip, prob=0.5)]),
+    dict(type=PackVideoInputs),
+]
+test_pipeline = [
+    dict(type=VideoClipSample, num_frames=None),
+    dict(type=ClipTransform, transforms=[
+        dict(type=LoadImageFromFile),
+        dict(type=Resize, scale=image_size, keep_ratio=True)]),
+    dict(type=PackVideoInputs),
+]
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type=DefaultSampler, shuffle=True),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=YouTubeVISDataset,
+        data_root=data_root,
+        ann_file=f'annotations/youtube_vis_{dataset_version}_train.json',
+        data_prefix=dict(img='train/JPEGImages/'),
+        dataset_name=f'youtube_vis_{dataset_version}',
+        filter_cfg=dict(filter_empty_gt=True, min_frames=3),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=YouTubeVISDataset,
+        data_root=data_root,
+        ann_file=f'annotations/youtube_vis_{dataset_version}_valid.json',
+        data_prefix=dict(img='valid/JPEGImages/'),
+        dataset_name=f'youtube_vis_{dataset_version}',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type=YouTubeVISMetric, format_only=True,
+                     outfile_prefix=f'work_dirs/youtube_vis_{dataset_version}_results')
+test_evaluator = val_evaluator

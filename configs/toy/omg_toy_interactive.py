@@ -1,0 +1,103 @@
+# The toy model trained jointly on panoptic and interactive (click) segmentation of the toy
+# COCO-panoptic data (`python tools/make_toy_data.py`), then evaluated on both: PQ and the click
+# protocol (1-click mIoU as the reference, NoC@85 / NoC@90 / mIoU@k over 20 clicks).
+#
+# Training batches hold one image (batch_size=1, as the reference's one image per GPU): every
+# batch is then either a panoptic or a prompt batch; the model refuses batches mixing both.
+from mmengine.config import read_base
+from mmengine.dataset import ConcatDataset, DefaultSampler, pseudo_collate
+from mmengine.hooks import CheckpointHook, LoggerHook
+from mmengine.optim import LinearLR, MultiStepLR
+from mmengine.runner import IterBasedTrainLoop
+
+from seg.datasets import CocoPanopticDataset, CocoPanopticInteractiveDataset
+from seg.datasets.transforms import (AddStuffInstances, FilterAnnotations, GenerateEvalClicks,
+                                     GeneratePrompts, LoadImageFromFile,
+                                     LoadPanopticAnnotations, PackInteractiveInputs,
+                                     PackSegInputs, RandomCrop, RandomFlip, RandomResize, Resize)
+from seg.evaluation.metrics import CocoPanopticMetric, InteractiveMetric
+
+with read_base():
+    from .omg_toy_coco_panoptic import *  # noqa: F401,F403
+
+model.panoptic_head.update(enable_prompt_queries=True)
+model.update(
+    # Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
+    prompt_encoder=dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
+                        noise_damping=0.01),
+    # One test pass gives PQ (semantic queries) and the 20-click protocol (prompt queries).
+    interactive_test_cfg=dict(max_clicks=20, stop_iou=0.9, with_panoptic=True))
+
+panoptic_train_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=RandomFlip, prob=0.5),
+    dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=True),
+    dict(type=FilterAnnotations, min_gt_mask_area=1, by_mask=True),
+    dict(type=PackSegInputs),
+]
+interactive_train_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=AddStuffInstances),
+    dict(type=RandomFlip, prob=0.5),
+    dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=False),
+    dict(type=FilterAnnotations, min_gt_mask_area=16, by_mask=True, keep_empty=False),
+    # A random pixel of each mask becomes a click (reference); N = 8 prompts per image.
+    dict(type=GeneratePrompts, num_prompts=8, mode='point'),
+    dict(type=PackInteractiveInputs),
+]
+interactive_test_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=Resize, scale=(160, 160), keep_ratio=True),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=AddStuffInstances),
+    dict(type=GenerateEvalClicks),
+    dict(type=PackInteractiveInputs),
+]
+
+_split = dict(data_root=data_root, ann_file='annotations/panoptic_train2017.json',
+              data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+              filter_cfg=dict(filter_empty_gt=True, min_size=16))
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=False,
+    sampler=dict(type=DefaultSampler, shuffle=True),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=ConcatDataset,
+        ignore_keys=['dataset_name'],
+        datasets=[
+            dict(type=CocoPanopticDataset, pipeline=panoptic_train_pipeline, **_split),
+            dict(type=CocoPanopticInteractiveDataset, pipeline=interactive_train_pipeline,
+                 **_split),
+        ]))
+test_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=CocoPanopticInteractiveDataset, data_root=data_root,
+        ann_file='annotations/panoptic_val2017.json',
+        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
+        test_mode=True, pipeline=interactive_test_pipeline))
+test_evaluator = [dict(type=CocoPanopticMetric), dict(type=InteractiveMetric)]
+
+# About 4 minutes on 2 CPU cores (one image per step).
+max_iters = 2000
+train_cfg = dict(type=IterBasedTrainLoop, max_iters=max_iters)
+param_scheduler = [
+    dict(type=LinearLR, start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type=MultiStepLR, begin=0, end=max_iters, by_epoch=False,
+         milestones=[int(max_iters * 0.8)], gamma=0.1),
+]
+default_hooks.update(
+    logger=dict(type=LoggerHook, interval=100),
+    checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=1000, max_keep_ckpts=1))
+del _split

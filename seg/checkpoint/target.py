@@ -1,0 +1,83 @@
+"""The weights a model config expects, without allocating them.
+
+``OMGSegmentor``'s state dict is its backbone's and its head's (the fusion head and the data
+preprocessor hold no persistent tensors; the text classifier's prototypes are non-persistent
+buffers). :class:`SegmentorWeights` builds exactly these two children as the segmentor does,
+on PyTorch's ``meta`` device: a ConvNeXt-XXL model costs no memory and a second or two, and no
+pretrained weights or text embeddings are needed.
+"""
+import contextlib
+import copy
+from typing import Dict, Iterator, Mapping, Tuple
+
+import open_clip
+import torch
+from torch import nn
+
+from seg.registry import MODELS
+
+
+@contextlib.contextmanager
+def _meta_open_clip() -> Iterator[None]:
+    """open_clip moves the model it builds to a device; keep it on ``meta``."""
+    create_model = open_clip.create_model
+
+    def create_on_meta(*args, **kwargs):
+        kwargs['device'] = 'meta'
+        return create_model(*args, **kwargs)
+
+    open_clip.create_model = create_on_meta
+    try:
+        yield
+    finally:
+        open_clip.create_model = create_model
+
+
+class SegmentorWeights(nn.Module):
+    """The parameter-holding children of an ``OMGSegmentor`` config (``backbone`` and
+    ``panoptic_head``), built like the segmentor builds them.
+
+    Args:
+        model_cfg: the ``model`` dict of a config (``type='OMGSegmentor'``).
+        meta: build on the ``meta`` device (shapes only, no pretrained weights loaded).
+    """
+
+    def __init__(self, model_cfg: Mapping, meta: bool = True) -> None:
+        super().__init__()
+        for key in ('backbone', 'panoptic_head'):
+            if key not in model_cfg:
+                raise KeyError(f'model config lacks {key!r} (has {sorted(model_cfg)})')
+        backbone_cfg = copy.deepcopy(dict(model_cfg['backbone']))
+        if meta:
+            backbone_cfg['pretrained'] = None  # shapes only: never download or read weights
+        with _meta_context() if meta else contextlib.nullcontext():
+            self.backbone = MODELS.build(backbone_cfg)
+            head_cfg = copy.deepcopy(dict(model_cfg['panoptic_head']))
+            # Class counts only size non-persistent buffers; any value gives the same weights.
+            head_cfg.update(in_channels=list(self.backbone.out_channels),
+                            num_things_classes=1, num_stuff_classes=0,
+                            clip_embed_dim=self.backbone.embed_dim,
+                            train_cfg=model_cfg.get('train_cfg'),
+                            test_cfg=model_cfg.get('test_cfg'))
+            self.panoptic_head = MODELS.build(head_cfg)
+
+    def state_shapes(self) -> Dict[str, Tuple[int, ...]]:
+        return {key: tuple(value.shape) for key, value in self.state_dict().items()}
+
+
+@contextlib.contextmanager
+def _meta_context() -> Iterator[None]:
+    with torch.device('meta'), _meta_open_clip():
+        yield
+
+
+def expected_state_shapes(model_cfg: Mapping) -> Dict[str, Tuple[int, ...]]:
+    """``{parameter name: shape}`` of the model a config builds (meta device, no memory)."""
+    return SegmentorWeights(model_cfg, meta=True).state_shapes()
+
+
+def check_loads_strictly(model_cfg: Mapping, state_dict: Mapping[str, torch.Tensor]) -> None:
+    """``load_state_dict(strict=True)`` of ``state_dict`` into the config's model (on ``meta``,
+    tensors assigned, nothing copied); raises ``RuntimeError`` on any key or shape mismatch."""
+    weights = SegmentorWeights(model_cfg, meta=True)
+    weights.load_state_dict(state_dict, strict=True, assign=True)
