@@ -2,7 +2,10 @@
 from .convert import (CONVERTED_FORMAT, CheckpointConversionError, ConversionReport,
                       convert_checkpoint, convert_state_dict, describe_source,
                       load_converted_weights, save_checkpoint)
+from .case_checks import Check, CheckList
+from .case_runs import CaseRunner, run_reference_case
 from .key_mapping import drop_reason, is_prompt_key, rename_key
+from .reference_case import ReferenceCase, build_case_model, case_model_config, load_case
 from .reading import CheckpointContent, UnreadableObject, read_checkpoint_weights
 from .target import SegmentorWeights, check_loads_strictly, expected_state_shapes
 
@@ -11,5 +14,6 @@ __all__ = [
     'convert_state_dict', 'describe_source', 'load_converted_weights', 'save_checkpoint',
     'drop_reason', 'is_prompt_key', 'rename_key', 'CheckpointContent', 'UnreadableObject',
     'read_checkpoint_weights', 'SegmentorWeights', 'check_loads_strictly',
-    'expected_state_shapes'
+    'expected_state_shapes', 'Check', 'CheckList', 'CaseRunner', 'run_reference_case',
+    'ReferenceCase', 'build_case_model', 'case_model_config', 'load_case'
 ]

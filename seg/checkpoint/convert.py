@@ -16,7 +16,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import torch
 
 from .key_mapping import PROMPT_DROP_REASON, drop_reason, is_prompt_key, rename_key
-from .reading import read_checkpoint_weights
+from .reading import CheckpointContent, read_checkpoint_weights
 from .target import check_loads_strictly, expected_state_shapes
 
 PathLike = Union[str, os.PathLike]
@@ -128,9 +128,11 @@ def convert_state_dict(source: Mapping[str, torch.Tensor],
 
 
 def convert_checkpoint(src: PathLike, dst: Optional[PathLike], model_cfg: Mapping,
-                       allow_unknown: bool = False) -> Tuple[Dict[str, torch.Tensor],
-                                                             ConversionReport]:
+                       allow_unknown: bool = False,
+                       content: Optional[CheckpointContent] = None
+                       ) -> Tuple[Dict[str, torch.Tensor], ConversionReport]:
     """Read ``src``, convert it for the model of ``model_cfg`` and write ``dst`` (if given).
+    ``content``: ``src`` already read by :func:`read_checkpoint_weights`.
 
     The written file is a checkpoint dict (``state_dict`` + plain-type ``meta``) that loads with
     ``torch.load(weights_only=True)`` and ``load_state_dict(strict=True)`` into the model the
@@ -141,7 +143,7 @@ def convert_checkpoint(src: PathLike, dst: Optional[PathLike], model_cfg: Mappin
         CheckpointConversionError: missing, reshaped, duplicated or (unless ``allow_unknown``)
             unknown entries; the message holds the full report.
     """
-    content = read_checkpoint_weights(src)
+    content = content or read_checkpoint_weights(src)
     converted, report = convert_state_dict(content.state_dict, expected_state_shapes(model_cfg))
     problems = report.problems(allow_unknown)
     if problems:

@@ -22,12 +22,13 @@ _UNKNOWN = None  # _matches() result when an annotation cannot be judged
 def validate_config(cfg: Mapping, root: str = '') -> None:
     """Check every component entry of ``cfg`` (recursively); raise ``TypeError`` on the first
     unknown key or wrong-typed value, naming its path (e.g. ``model.panoptic_head.num_queries``)."""
-    if not isinstance(cfg, AbcMapping) and hasattr(cfg, 'items'):
-        cfg = dict(cfg.items())  # mmengine's Config is not a Mapping; its values are
+    if not isinstance(cfg, AbcMapping) and hasattr(cfg, 'keys'):
+        cfg = {key: cfg.get(key) for key in cfg.keys()}  # mmengine's Config is no Mapping
     for path, node in _component_nodes(cfg, root):
-        component = _resolve(node['type'])
+        component = _resolve(_materialize(node['type']))
         if component is not None:
-            check_component_args(component, node, path)
+            check_component_args(component, {key: _materialize(value)
+                                             for key, value in dict.items(node)}, path)
 
 
 def check_component_args(component: type, kwargs: Mapping, path: str = '') -> None:
@@ -67,11 +68,19 @@ def _component_nodes(node: Any, path: str) -> Iterable:
     if isinstance(node, AbcMapping):
         if 'type' in node:
             yield path, node
-        for key, value in node.items():
+        # dict.items: mmengine's ConfigDict.items() would build every lazy import in the subtree.
+        items = dict.items(node) if isinstance(node, dict) else node.items()
+        for key, value in items:
             yield from _component_nodes(value, f'{path}.{key}' if path else str(key))
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
             yield from _component_nodes(value, f'{path}[{index}]')
+
+
+def _materialize(value: Any) -> Any:
+    """The object behind a lazy import of a pure-Python config (other values unchanged)."""
+    from mmengine.config.lazy import LazyAttr, LazyObject
+    return value.build() if isinstance(value, (LazyAttr, LazyObject)) else value
 
 
 def _resolve(kind: Any) -> Optional[type]:

@@ -44,6 +44,11 @@ def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
     if launcher != 'none' and not torch.cuda.is_available():
         # NCCL needs GPUs; gloo runs distributed jobs on CPU.
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        # MMEngine's default wrapper passes device_ids=[LOCAL_RANK], which DDP refuses for a
+        # model on the CPU.
+        cfg.setdefault('model_wrapper_cfg', dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False)))
     if 'model' in cfg and cfg.model.get('config_path', None) is None:
         cfg.model.config_path = config_path
     if amp:

@@ -135,13 +135,15 @@ def _click_protocol(model, feats: List[torch.Tensor], sample, batch_input_shape,
                                                meta.get('scale_factor', (1.0, 1.0)))
     head = model.panoptic_head
     img_shape = tuple(meta['img_shape'][:2])
+    pixel_features = head.pixel_decoder(feats)  # shared by every click round
 
     def decode(points: np.ndarray) -> np.ndarray:
         scaled = torch.from_numpy(points * np.asarray(scale, dtype=np.float32))
         boxes = torch.cat([scaled, scaled], dim=-1)[None]
         is_point = torch.ones(boxes.shape[:2], dtype=torch.bool)
         queries = model.prompt_encoder(head, boxes, is_point, [img_shape], training=False)
-        mask_pred = head.predict(feats, batch_input_shape, queries=queries)['mask_pred'][0]
+        mask_pred = head.predict(feats, batch_input_shape, queries=queries,
+                                 pixel_features=pixel_features)['mask_pred'][0]
         resize_to = target_shape if target_shape != img_shape else None
         return (restore_mask_logits(mask_pred, img_shape, resize_to) > 0).cpu().numpy()
 

@@ -10,17 +10,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'
 
 
-def _toy_runner_cfg(work_dir: Path, data_root: Path, max_iters: int = 3, **options) -> Config:
+def _toy_runner_cfg(work_dir: Path, data_root: Path, model: dict, max_iters: int = 3,
+                    **options) -> Config:
     cfg = Config.fromfile(str(TOY_CONFIG))
+    cfg.model = model
     overrides = {
         'train_dataloader.dataset.data_root': f'{data_root}/',
         'model.vocabulary.ann_file': f'{data_root}/annotations/panoptic_train2017.json',
         'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 0,
         'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': max_iters + 1,
         'val_dataloader': None, 'val_evaluator': None, 'val_cfg': None,
-        'model.panoptic_head.num_queries': 6,
-        'model.panoptic_head.transformer_decoder.num_layers': 2,
-        'model.train_cfg.num_points': 128, 'default_hooks.checkpoint.interval': 1000,
+        'train_dataloader.dataset.pipeline.3.scale': (64, 64),
+        'train_dataloader.dataset.pipeline.4.crop_size': (64, 64),
+        'default_hooks.checkpoint.interval': 1000, 'default_hooks.checkpoint.save_last': False,
         'default_hooks.logger.interval': 1, 'randomness.seed': 0,
     }
     overrides.update(options)
@@ -28,6 +30,8 @@ def _toy_runner_cfg(work_dir: Path, data_root: Path, max_iters: int = 3, **optio
 
 
 @pytest.fixture
-def toy_runner_cfg():
-    """toy_runner_cfg(work_dir, data_root, max_iters=3, **cfg_options) -> set-up Config."""
-    return _toy_runner_cfg
+def toy_runner_cfg(tiny_cfg):
+    """toy_runner_cfg(work_dir, data_root, max_iters=3, **cfg_options) -> set-up Config of the
+    toy config with the tiny test model and 64x64 crops."""
+    return lambda work_dir, data_root, **kwargs: _toy_runner_cfg(work_dir, data_root, tiny_cfg,
+                                                                 **kwargs)

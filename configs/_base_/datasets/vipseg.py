@@ -94,3 +94,4 @@ val_evaluator = [
     dict(type=VIPSegMetric, windows=(1, 2, 4, 6), metrics=('VPQ',), prefix='vipseg_vpq6'),
 ]
 test_evaluator = val_evaluator
+del vipseg_thing_classes, vipseg_stuff_classes

@@ -98,7 +98,7 @@ class GeneratePrompts(BaseTransform):
     def transform(self, results: dict) -> Optional[dict]:
         _require(results, ('gt_masks', 'gt_labels'), 'GeneratePrompts')
         masks = results['gt_masks']
-        non_empty = np.flatnonzero(masks.reshape(len(masks), -1).any(axis=1))
+        non_empty = np.flatnonzero(masks.any(axis=(1, 2)))
         if len(non_empty) == 0:
             return None
         repeats = -(-self.num_prompts // len(non_empty))
@@ -140,7 +140,7 @@ class GenerateEvalClicks(BaseTransform):
         (w_scale, h_scale), _ = input_scale_of_masks(
             masks.shape[-2:], results['img_shape'], results.get('ori_shape'),
             results.get('scale_factor', (1.0, 1.0)))
-        keep = masks.reshape(len(masks), -1).any(axis=1)
+        keep = masks.any(axis=(1, 2))
         results['gt_masks'] = masks[keep]
         results['gt_labels'] = np.asarray(results['gt_labels'])[keep]
         boxes = np.zeros((int(keep.sum()), 4), dtype=np.float32)

@@ -190,7 +190,8 @@ class OMGHead(BaseModule):
         return cls_pred, mask_pred, attn_mask
 
     def forward(self, feats: Sequence[torch.Tensor], num_frames: int = 0,
-                queries: Optional[Dict[str, torch.Tensor]] = None
+                queries: Optional[Dict[str, torch.Tensor]] = None,
+                pixel_features: Optional[Tuple[torch.Tensor, List[torch.Tensor]]] = None
                 ) -> Tuple[List[torch.Tensor], List[torch.Tensor], torch.Tensor]:
         """Run the pixel decoder and the mask decoder.
 
@@ -199,13 +200,16 @@ class OMGHead(BaseModule):
             num_frames: T for clips, 0 for images.
             queries: optional ``query_feat`` / ``query_embed`` (B, N, C) and ``self_attn_mask``
                 (N, N) replacing the learned semantic queries (location prompts).
+            pixel_features: ``self.pixel_decoder(feats)`` computed beforehand (reused when the
+                same images are decoded with several sets of queries, e.g. click rounds).
         Returns:
             cls_preds: list of (B, Q, K+2) per prediction (query init + every layer); the last
                 channel is the objectness logit.
             mask_preds: list of (B, Q, H/4, W/4) for images, (B, Q, T, H/4, W/4) for clips.
             query_feat: the last layer's query features (B, Q, C), before post-norm.
         """
-        mask_features, memories = self.pixel_decoder(list(feats))
+        mask_features, memories = (pixel_features if pixel_features is not None
+                                   else self.pixel_decoder(list(feats)))
         frames = max(num_frames, 1)
         batch_size = mask_features.shape[0] // frames
         if num_frames > 0:
@@ -272,15 +276,17 @@ class OMGHead(BaseModule):
         return losses
 
     def predict(self, feats: Sequence[torch.Tensor], batch_input_shape: Tuple[int, int],
-                num_frames: int = 0, queries: Optional[Dict[str, torch.Tensor]] = None
+                num_frames: int = 0, queries: Optional[Dict[str, torch.Tensor]] = None,
+                pixel_features: Optional[Tuple[torch.Tensor, List[torch.Tensor]]] = None
                 ) -> Dict[str, torch.Tensor]:
         """Last-layer predictions with masks upsampled to the padded input size.
 
         Returns a dict with ``mask_cls`` (B, Q, K+1), ``mask_pred`` (B, Q, H, W) (clips:
         (B, Q, T, H, W)), ``objectness`` (B, Q, 1) and ``query_feat`` (B, Q, C). ``queries``:
-        prompt queries replacing the semantic ones (see :meth:`forward`).
+        prompt queries replacing the semantic ones; ``pixel_features``: see :meth:`forward`.
         """
-        cls_preds, mask_preds, query_feat = self(feats, num_frames=num_frames, queries=queries)
+        cls_preds, mask_preds, query_feat = self(feats, num_frames=num_frames, queries=queries,
+                                                 pixel_features=pixel_features)
         cls_pred, mask_pred = cls_preds[-1], mask_preds[-1]
         if num_frames > 0:
             mask_pred = mask_pred.flatten(1, 2)

@@ -1,0 +1,305 @@
+"""`Predictor`: one OMG-Seg model for every task, in the spirit of segment-anything.
+
+    predictor = Predictor.from_config('configs/omg_seg/omg_convl_coco_panoptic_eval.py',
+                                      'omg_seg_convl_converted.pth')
+    result = predictor.predict('image.jpg', task='panoptic')      # ImageResult
+    predictor.set_image('image.jpg')                               # features cached
+    masks = predictor.predict_prompts(points=[[120, 80]], boxes=[[10, 10, 200, 150]])
+    predictor.set_vocabulary(['zebra', 'giraffe'], stuff_classes=['grass'])
+    video = predictor.predict_video('clip.mp4', task='instance')   # stable ids per frame
+
+Runs on the GPU when one is present, else on the CPU (or on ``device``). Images and prompts are
+in pixels of the original image; results come back at that size as numpy arrays
+(:mod:`seg.apis.results`).
+"""
+import copy
+import dataclasses
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.structures import InstanceData
+
+from seg.checkpoint import load_converted_weights
+from seg.models.prompting import prompt_predict
+from seg.models.video import VideoInference
+from seg.registry import MODELS, TRANSFORMS
+from seg.structures import SegDataSample
+from seg.vocab.dataset_vocabulary import Vocabulary
+from seg.vocab.runtime_vocabulary import vocabulary_from_names
+from .inputs import (ImageInput, check_first_frame_masks, check_prompts, load_image, pack_image,
+                     read_video)
+from .results import ImageResult, Instances, PromptResult, VideoResult
+
+TASKS = ('panoptic', 'instance', 'semantic')
+_TASK_FLAGS = dict(panoptic='panoptic_on', instance='instance_on', semantic='semantic_on')
+
+
+def parse_tasks(task: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    """'panoptic' / 'instance' / 'semantic' / 'all' or a list of them -> task tuple."""
+    tasks = TASKS if task == 'all' else (task,) if isinstance(task, str) else tuple(task)
+    unknown = [name for name in tasks if name not in TASKS]
+    if unknown or not tasks:
+        raise ValueError(f'unknown task(s) {unknown or task!r}; choose from {TASKS} or "all"')
+    return tasks
+
+
+def _load_config(config: Union[str, Path, Config, dict]) -> Config:
+    if isinstance(config, Config):
+        return copy.deepcopy(config)
+    if isinstance(config, dict):
+        return Config(copy.deepcopy(config))
+    path = Path(config).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f'config file not found: {path}')
+    return Config.fromfile(str(path))
+
+
+def _test_resize(cfg: Config):
+    """The ``Resize`` step of the config's test pipeline (built), or None."""
+    pipelines = [cfg.get('test_pipeline')]
+    for loader in ('test_dataloader', 'val_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        pipelines.append(dataset.get('pipeline'))
+    for pipeline in pipelines:
+        for step in pipeline or ():
+            kind = step.get('type')
+            name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+            if name == 'Resize':
+                return TRANSFORMS.build(copy.deepcopy(step))
+    return None
+
+
+def _as_vocabulary(names, stuff_classes: Sequence[str] = (),
+                   name: Optional[str] = None) -> Vocabulary:
+    if isinstance(names, Vocabulary):
+        return names
+    if names is not None and not isinstance(names, (str, Path)) and len(names) == 0 \
+            and not stuff_classes:
+        raise ValueError('the vocabulary is empty: give at least one class name')
+    return vocabulary_from_names(names, stuff_classes, name)
+
+
+def _instances(data: InstanceData, class_names: Tuple[str, ...]) -> Instances:
+    ids = data.instances_id.cpu().numpy().astype(np.int64) if 'instances_id' in data else None
+    return Instances(masks=data.masks.cpu().numpy().astype(bool),
+                     labels=data.labels.cpu().numpy().astype(np.int64),
+                     scores=data.scores.float().cpu().numpy(),
+                     boxes=data.bboxes.float().cpu().numpy(), class_names=class_names, ids=ids)
+
+
+class Predictor:
+    """Image, prompt and video segmentation with one ``OMGSegmentor``.
+
+    Args:
+        model: a built ``OMGSegmentor`` (weights loaded).
+        resize: the test-time ``Resize`` transform (None: images keep their size).
+        device: 'cpu', 'cuda', ...; default: CUDA when available, else CPU.
+    """
+
+    def __init__(self, model, resize=None, device: Optional[Union[str, torch.device]] = None):
+        if device is None:
+            device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.resize = resize
+        self._image: Optional[Dict[str, object]] = None
+
+    @classmethod
+    def from_config(cls, config: Union[str, Path, Config, dict],
+                    checkpoint: Optional[Union[str, Path]] = None,
+                    device: Optional[Union[str, torch.device]] = None,
+                    vocabulary=None, cfg_options: Optional[dict] = None) -> 'Predictor':
+        """Build the config's model, load ``checkpoint`` (converted, or a published OMG-Seg
+        file converted on the fly) and take the test resize from the config.
+
+        ``vocabulary``: class names (or a names file, see ``seg.vocab.runtime_vocabulary``)
+        replacing the config's vocabulary; their text embeddings are generated and cached.
+        """
+        import seg.models  # noqa: F401  (registers the model components)
+        cfg = _load_config(config)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+        if 'model' not in cfg:
+            raise KeyError(f'config {config} has no "model"')
+        model_cfg = copy.deepcopy(cfg.model)
+        if vocabulary is not None:
+            vocab = _as_vocabulary(vocabulary)
+            model_cfg.vocabulary = dict(thing_classes=list(vocab.thing_classes),
+                                        stuff_classes=list(vocab.stuff_classes), name=vocab.name)
+            embeddings = ConfigDict(model_cfg.get('text_embeddings') or {})
+            embeddings.pop('file', None)  # the configured file is the configured vocabulary's
+            embeddings.generate_if_missing = True
+            model_cfg.text_embeddings = embeddings
+        model = MODELS.build(model_cfg)
+        if checkpoint is not None:
+            load_converted_weights(model, checkpoint)
+        return cls(model, resize=_test_resize(cfg), device=device)
+
+    # ------------------------------------------------------------------ vocabulary
+    @property
+    def class_names(self) -> Tuple[str, ...]:
+        return tuple(self.model.vocabulary.classes)
+
+    @property
+    def num_things(self) -> int:
+        return self.model.vocabulary.num_things
+
+    def set_vocabulary(self, names, stuff_classes: Sequence[str] = (),
+                       name: Optional[str] = None) -> None:
+        """Predict these classes from now on (thing names, optional stuff names, or a names
+        file). Text embeddings come from the CLIP text tower, computed once and cached."""
+        self.model.set_vocabulary(_as_vocabulary(names, stuff_classes, name))
+
+    # ------------------------------------------------------------------ images
+    def set_image(self, image: ImageInput, image_format: str = 'RGB') -> None:
+        """Prepare an image for :meth:`predict` and :meth:`predict_prompts` (features are
+        computed once, on the first prompt call)."""
+        image_bgr = load_image(image, image_format)
+        img_path = str(image) if isinstance(image, (str, Path)) else None
+        inputs, sample = pack_image(image_bgr, self.resize, img_path)
+        data = self.model.data_preprocessor(dict(inputs=[inputs], data_samples=[sample]))
+        self._image = dict(inputs=data['inputs'], metainfo=dict(data['data_samples'][0].metainfo),
+                           size=tuple(image_bgr.shape[:2]), feats=None)
+
+    def _current(self, image: Optional[ImageInput], image_format: str) -> Dict[str, object]:
+        if image is not None:
+            self.set_image(image, image_format)
+        if self._image is None:
+            raise ValueError('no image: pass one or call set_image first')
+        return self._image
+
+    @contextmanager
+    def _tasks(self, tasks: Sequence[str]) -> Iterator[None]:
+        test_cfg = self.model.panoptic_fusion_head.test_cfg
+        saved = dict(test_cfg)
+        test_cfg.update({flag: name in tasks for name, flag in _TASK_FLAGS.items()})
+        try:
+            yield
+        finally:
+            test_cfg.clear()
+            test_cfg.update(saved)
+
+    @torch.no_grad()
+    def predict(self, image: Optional[ImageInput] = None,
+                task: Union[str, Sequence[str]] = 'panoptic',
+                image_format: str = 'RGB') -> ImageResult:
+        """Panoptic / instance / semantic segmentation ('all' for the three) of ``image`` (or
+        of the image given to :meth:`set_image`)."""
+        tasks = parse_tasks(task)
+        state = self._current(image, image_format)
+        sample = SegDataSample(metainfo=state['metainfo'])
+        with self._tasks(tasks):
+            sample = self.model.predict(state['inputs'], [sample])[0]
+        names = self.class_names
+        result = ImageResult(class_names=names, num_things=self.num_things,
+                             image_size=state['size'])
+        if 'panoptic' in tasks:
+            result.panoptic = sample.pred_panoptic_seg.sem_seg[0].cpu().numpy().astype(np.int32)
+        if 'instance' in tasks:
+            result.instances = _instances(sample.pred_instances, names)
+        if 'semantic' in tasks:
+            result.semantic = sample.pred_sem_seg.sem_seg[0].cpu().numpy().astype(np.int64)
+        return result
+
+    @torch.no_grad()
+    def predict_prompts(self, points=None, boxes=None, image: Optional[ImageInput] = None,
+                        image_format: str = 'RGB') -> PromptResult:
+        """One mask per prompt: ``points`` (P, 2) x, y clicks and/or ``boxes`` (M, 4) x1, y1,
+        x2, y2, in pixels of the original image; all decoded in one pass. Masks come back in
+        the order points, then boxes, with the best class of the vocabulary and its score."""
+        if not getattr(self.model.panoptic_head, 'enable_prompt_queries', False):
+            raise ValueError('this model has no prompt parameters (panoptic_head.'
+                             'enable_prompt_queries=False): point / box prompts need a model '
+                             'trained with them')
+        state = self._current(image, image_format)
+        points, boxes = check_prompts(points, boxes, state['size'])
+        meta = state['metainfo']
+        scale = np.asarray(meta.get('scale_factor', (1.0, 1.0)), dtype=np.float32)
+        scaled_points = points * scale
+        scaled_boxes = boxes * np.concatenate([scale, scale])
+        prompt_boxes = np.concatenate([np.concatenate([scaled_points, scaled_points], 1),
+                                       scaled_boxes]).astype(np.float32)
+        is_point = np.arange(len(prompt_boxes)) < len(points)
+        if state['feats'] is None:
+            state['feats'] = self.model.extract_feat(state['inputs'])
+        sample = SegDataSample(metainfo=meta)
+        sample.prompts = InstanceData(boxes=torch.from_numpy(prompt_boxes).to(self.device),
+                                      is_point=torch.from_numpy(is_point).to(self.device))
+        prompt_predict(self.model, state['feats'], [sample], rescale=True)
+        result = sample.pred_prompts
+        return PromptResult(masks=result.masks.cpu().numpy().astype(bool),
+                            labels=result.labels.cpu().numpy().astype(np.int64),
+                            scores=result.scores.float().cpu().numpy(),
+                            class_names=self.class_names, points=points, boxes=boxes)
+
+    # ------------------------------------------------------------------ videos
+    @torch.no_grad()
+    def predict_video(self, frames: Union[str, Path, Sequence[ImageInput]],
+                      task: Union[str, Sequence[str]] = 'panoptic',
+                      first_frame_masks=None, object_ids: Optional[Sequence[int]] = None,
+                      image_format: str = 'RGB') -> VideoResult:
+        """Segment a video: a list of frames (arrays or paths), a video file or a folder of
+        frames. Thing ids are stable over the video. With ``first_frame_masks`` ((N, H, W)
+        bool at the frame size) the objects are followed through the video (VOS) and
+        ``VideoResult.vos`` holds one id map per frame (ids ``object_ids``, default 1..N)."""
+        tasks = parse_tasks(task)
+        if isinstance(frames, (str, Path)):
+            images = read_video(frames)
+        else:
+            images = [load_image(frame, image_format) for frame in frames]
+        if not images:
+            raise ValueError('the video has no frames')
+        size = images[0].shape[:2]
+        for index, image in enumerate(images):
+            if image.shape[:2] != size:
+                raise ValueError(f'frame {index} has size {image.shape[:2]}, frame 0 {size}')
+        packed = [pack_image(image, self.resize) for image in images]
+        samples = [sample for _, sample in packed]
+        first = self.model.data_preprocessor(dict(inputs=[packed[0][0]],
+                                                  data_samples=[samples[0]]))
+        batch_input_shape = first['data_samples'][0].metainfo['batch_input_shape']
+        for index, sample in enumerate(samples):
+            sample.set_metainfo(dict(batch_input_shape=batch_input_shape, frame_id=index))
+
+        def frame_source(start: int, stop: int) -> torch.Tensor:
+            data = self.model.data_preprocessor(
+                dict(inputs=[inputs for inputs, _ in packed[start:stop]]))
+            return data['inputs']
+
+        video_cfg = self.model.video_cfg
+        if first_frame_masks is not None:
+            masks, ids = check_first_frame_masks(first_frame_masks, size, object_ids)
+            samples[0].gt_instances = InstanceData(masks=masks.to(self.device),
+                                                   instances_ids=ids.to(self.device))
+            video_cfg = dataclasses.replace(video_cfg, vos_on=True)
+        names = self.class_names
+        frame_results: List[ImageResult] = [None] * len(samples)
+        vos_maps: List[np.ndarray] = [None] * len(samples)
+
+        def on_frame(index: int, outputs: dict) -> None:
+            result = ImageResult(class_names=names, num_things=self.num_things,
+                                 image_size=tuple(size))
+            if 'panoptic' in outputs:
+                result.panoptic = outputs['panoptic'].cpu().numpy().astype(np.int32)
+            if 'instances' in outputs:
+                result.instances = _instances(outputs['instances'], names)
+            if 'semantic' in outputs:
+                result.semantic = outputs['semantic'].cpu().numpy().astype(np.int64)
+            if 'vos' in outputs:
+                vos_maps[index] = outputs['vos'].cpu().numpy().astype(np.int32)
+            frame_results[index] = result
+
+        with self._tasks(tasks):
+            summary = VideoInference(self.model, video_cfg).run(frame_source, samples, on_frame)
+        video = VideoResult(frames=frame_results, class_names=names,
+                            vos=vos_maps if first_frame_masks is not None else None)
+        tracks = summary.get('tracks')
+        if tracks is not None:
+            video.track_labels = tracks['labels'].cpu().numpy()
+            video.track_scores = tracks['scores'].float().cpu().numpy()
+            video.track_ids = tracks['instances_id'].cpu().numpy()
+        return video

@@ -1,0 +1,46 @@
+"""The reduced-size reference head (tests/data/reference_small/head_case_small.pth) as fixtures."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from seg.models.heads import OMGHead
+
+REFERENCE_DIR = Path(__file__).parents[1] / 'data' / 'reference_small'
+CASE_CHANNELS = 64
+
+
+def build_reference_case_head() -> OMGHead:
+    """The head of the reference case: 64 channels, 12 queries, 3 layers, 5 classes, prompts."""
+    attention = dict(embed_dims=CASE_CHANNELS, num_heads=4, dropout=0.0, batch_first=True)
+    ffn = dict(embed_dims=CASE_CHANNELS, feedforward_channels=128, num_fcs=2, ffn_drop=0.0,
+               act_cfg=dict(type='ReLU', inplace=True))
+    return OMGHead(
+        in_channels=[40, 80, 160, 320], feat_channels=CASE_CHANNELS, out_channels=CASE_CHANNELS,
+        num_things_classes=3, num_stuff_classes=2, num_queries=12,
+        pixel_decoder=dict(
+            type='MSDeformAttnPixelDecoder', num_outs=3,
+            encoder=dict(num_layers=2, layer_cfg=dict(
+                self_attn_cfg=dict(embed_dims=CASE_CHANNELS, num_heads=4, num_levels=3,
+                                   num_points=4, dropout=0.0, batch_first=True),
+                ffn_cfg=ffn)),
+            positional_encoding=dict(num_feats=CASE_CHANNELS // 2, normalize=True)),
+        positional_encoding=dict(num_feats=CASE_CHANNELS // 2, normalize=True),
+        transformer_decoder=dict(num_layers=3, return_intermediate=True, layer_cfg=dict(
+            self_attn_cfg=attention, cross_attn_cfg=dict(attention), ffn_cfg=ffn)),
+        clip_embed_dim=64, enable_prompt_queries=True, train_cfg=dict(num_points=64))
+
+
+@pytest.fixture(scope='session')
+def reference_head_case() -> dict:
+    """Head weights, text classifier, image features and outputs of the reference case."""
+    return torch.load(REFERENCE_DIR / 'head_case_small.pth', weights_only=False)
+
+
+@pytest.fixture(scope='session')
+def reference_case_head(reference_head_case) -> OMGHead:
+    """The reference case's head with its weights and text classifier, in eval mode."""
+    head = build_reference_case_head()
+    head.load_state_dict(reference_head_case['head_state_dict'], strict=True)
+    head.text_classifier.set_embeddings(reference_head_case['text_classifier'])
+    return head.eval()

@@ -1,0 +1,149 @@
+"""Location prompts -> decoder queries: the reference's encoding and independent decoding.
+
+Reference data: tests/data/reference_small/prompt_case_small.pth (reference OMG-Seg code, see
+make_prompt_openvoc_reference.py): 2 images x 4 prompts (3 jittered boxes, 1 click as its
+6x6 pseudo box), every intermediate of the reference's prompt encoding and the prompt forward.
+"""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from seg.models.heads import PromptEncoder, prompt_self_attention_mask
+from seg.models.heads.prompt_queries import stack_sample_prompts
+from seg.models.postprocess import restore_mask_logits
+from seg.structures import SegDataSample
+
+REFERENCE_DIR = Path(__file__).parents[2] / 'data' / 'reference_small'
+
+
+@pytest.fixture(scope='module')
+def prompt_case():
+    return torch.load(REFERENCE_DIR / 'prompt_case_small.pth', weights_only=False)
+
+
+def case_prompts(case, click_as_point: bool):
+    """The case's prompts; the 4th prompt as a click (zero-size box) or its pseudo box."""
+    boxes, is_point = case['boxes'].clone(), torch.zeros(2, 4, dtype=torch.bool)
+    if click_as_point:
+        centre = boxes[:, 3, :2] + 3
+        boxes[:, 3] = torch.cat([centre, centre], dim=-1)
+        is_point[:, 3] = True
+    return boxes, is_point
+
+
+@pytest.mark.parametrize('click_as_point', [False, True])
+def test_encoding_matches_reference(prompt_case, reference_case_head, click_as_point):
+    boxes, is_point = case_prompts(prompt_case, click_as_point)
+    queries = PromptEncoder()(reference_case_head, boxes, is_point, prompt_case['img_shapes'])
+    for key in ('box_logits', 'position_encoding', 'query_embed', 'query_feat'):
+        torch.testing.assert_close(queries[key], prompt_case[key], atol=1e-6, rtol=1e-6)
+    assert torch.equal(queries['self_attn_mask'], prompt_case['self_attn_mask'])
+
+
+def test_prompt_forward_and_masks_match_reference(prompt_case, reference_case_head,
+                                                  reference_head_case):
+    head = reference_case_head
+    boxes, is_point = case_prompts(prompt_case, click_as_point=True)
+    queries = PromptEncoder()(head, boxes, is_point, prompt_case['img_shapes'])
+    captured = []
+    hooks = [layer.register_forward_pre_hook(
+        lambda module, args, kwargs: captured.append(kwargs['cross_attn_mask']),
+        with_kwargs=True) for layer in head.transformer_decoder.layers]
+    with torch.no_grad():
+        cls_preds, mask_preds, _ = head(reference_head_case['image_feats'], queries=queries)
+        outputs = head.predict(reference_head_case['image_feats'],
+                               prompt_case['batch_input_shape'], queries=queries)
+    for hook in hooks:
+        hook.remove()
+    for ours, expected in zip(captured, prompt_case['cross_attn_masks']):
+        assert torch.equal(ours.unflatten(0, (2, -1))[:, 0], expected)
+    torch.testing.assert_close(torch.stack(cls_preds), prompt_case['cls_pred'],
+                               atol=2e-3, rtol=1e-4)
+    torch.testing.assert_close(torch.stack([mask_preds[0], mask_preds[-1]]),
+                               prompt_case['mask_pred'], atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(outputs['mask_cls'], prompt_case['predict_mask_cls'],
+                               atol=2e-3, rtol=1e-4)
+    # The reference's interactive predict: crop to img_shape, resize to ori_shape, sigmoid > 0.5.
+    for index, expected in enumerate(prompt_case['sam_masks']):
+        masks = restore_mask_logits(outputs['mask_pred'][index], prompt_case['img_shapes'][index],
+                                    prompt_case['ori_shapes'][index]) > 0
+        assert masks.shape == expected.shape
+        assert (masks != expected).sum() <= 5
+
+
+def test_self_attention_mask_is_block_diagonal():
+    mask = prompt_self_attention_mask(3, tokens_per_prompt=2)
+    expected = ~torch.block_diag(*[torch.ones(2, 2, dtype=torch.bool)] * 3)
+    assert torch.equal(mask, expected)
+    with pytest.raises(ValueError, match='at least one prompt'):
+        prompt_self_attention_mask(0)
+
+
+def test_prompts_are_decoded_independently(prompt_case, reference_case_head, reference_head_case):
+    head, feats = reference_case_head, reference_head_case['image_feats']
+    encoder = PromptEncoder()
+    boxes, is_point = case_prompts(prompt_case, click_as_point=True)
+    moved = boxes.clone()
+    moved[:, 1] = torch.tensor([5.0, 5.0, 60.0, 40.0])
+    with torch.no_grad():
+        first = head(feats, queries=encoder(head, boxes, is_point, prompt_case['img_shapes']))
+        second = head(feats, queries=encoder(head, moved, is_point, prompt_case['img_shapes']))
+    others = [0, 2, 3]
+    for before, after in zip(first[0] + first[1], second[0] + second[1]):
+        torch.testing.assert_close(after[:, others], before[:, others], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(first[1][-1][:, 1], second[1][-1][:, 1])
+
+
+def test_point_and_box_encodings(reference_case_head):
+    head = reference_case_head
+    shapes = [(100, 200)]
+    click = torch.tensor([[[50.0, 40.0, 50.0, 40.0]]])
+    pseudo_box = torch.tensor([[[47.0, 37.0, 53.0, 43.0]]])
+    as_click = PromptEncoder()(head, click, torch.tensor([[True]]), shapes)
+    as_box = PromptEncoder()(head, pseudo_box, torch.tensor([[False]]), shapes)
+    # A click is its 6x6 pseudo box, normalised by the image size as (cx, cy, w, h).
+    torch.testing.assert_close(as_click['box_logits'].sigmoid(),
+                               torch.tensor([[[0.25, 0.4, 0.03, 0.06]]]))
+    torch.testing.assert_close(as_click['query_embed'], as_box['query_embed'])
+    # Reference default: every prompt uses the "box" type embedding (index 0).
+    assert torch.equal(as_click['query_feat'], as_box['query_feat'])
+    typed = PromptEncoder(point_type_embedding=True)(head, click, torch.tensor([[True]]), shapes)
+    expected = head.pb_embedding.weight[1] + head.mask_tokens.weight[0]
+    torch.testing.assert_close(typed['query_feat'][0, 0], expected)
+    whole = PromptEncoder()(head, torch.tensor([[[0.0, 0.0, 200.0, 100.0]]]),
+                            torch.tensor([[False]]), shapes)
+    torch.testing.assert_close(whole['box_logits'].sigmoid(),
+                               torch.tensor([[[0.5, 0.5, 1.0, 1.0]]]))
+    assert not torch.allclose(whole['query_embed'], as_box['query_embed'])
+
+
+def test_training_jitter_stays_within_the_reference_bound(reference_case_head):
+    encoder = PromptEncoder(noise_scale=0.4, noise_damping=0.01)
+    boxes = torch.tensor([[[20.0, 10.0, 120.0, 60.0]]]).expand(1, 64, 4).contiguous()
+    is_point = torch.zeros(1, 64, dtype=torch.bool)
+    torch.manual_seed(0)
+    jittered = encoder(reference_case_head, boxes, is_point, [(100, 200)], training=True)
+    clean = encoder.normalised_boxes(boxes, is_point, [(100, 200)])
+    offset = (jittered['box_logits'].sigmoid() - clean).abs()
+    bound = 0.4 * 0.01 * torch.tensor([0.25, 0.25, 0.5, 0.5])  # (w/2, h/2, w, h)
+    assert bool((offset <= bound + 1e-6).all()) and bool((offset > 0).any())
+    frozen = encoder(reference_case_head, boxes, is_point, [(100, 200)], training=False)
+    torch.testing.assert_close(frozen['box_logits'].sigmoid(), clean)
+
+
+def test_stacking_sample_prompts_pads_only_when_asked():
+    samples = []
+    for count in (2, 3):
+        sample = SegDataSample(metainfo=dict(img_shape=(32, 32)))
+        sample.prompts = InstanceData(boxes=torch.arange(count * 4.0).view(count, 4),
+                                      is_point=torch.tensor([True] * count))
+        samples.append(sample)
+    with pytest.raises(ValueError, match='same number of prompts'):
+        stack_sample_prompts(samples)
+    boxes, is_point, shapes, counts = stack_sample_prompts(samples, pad=True)
+    assert boxes.shape == (2, 3, 4) and counts == [2, 3] and shapes == [(32, 32)] * 2
+    assert torch.equal(boxes[0, 2], boxes[0, 1]) and bool(is_point.all())
+    with pytest.raises(KeyError, match='no prompts'):
+        stack_sample_prompts([SegDataSample(metainfo=dict(img_shape=(8, 8)))])

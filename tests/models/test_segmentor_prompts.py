@@ -1,0 +1,157 @@
+"""OMGSegmentor on prompt batches, with open-vocabulary fusion and run-time vocabularies."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+
+from seg.evaluation.functional import mask_iou
+from seg.registry import DATASETS, MODELS
+from seg.utils.constants import INSTANCE_OFFSET
+
+
+def interactive_dataset(root, split, test_mode=False):
+    if test_mode:
+        pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(64, 64)),
+                    dict(type='LoadPanopticAnnotations'), dict(type='AddStuffInstances'),
+                    dict(type='GenerateEvalClicks'), dict(type='PackInteractiveInputs')]
+    else:
+        pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
+                    dict(type='AddStuffInstances'), dict(type='Resize', scale=(64, 64)),
+                    dict(type='GeneratePrompts', num_prompts=4),
+                    dict(type='PackInteractiveInputs')]
+    return DATASETS.build(dict(
+        type='CocoPanopticInteractiveDataset', data_root=str(root), test_mode=test_mode,
+        ann_file=f'annotations/panoptic_{split}2017.json', pipeline=pipeline,
+        data_prefix=dict(img=f'{split}2017/', seg=f'annotations/panoptic_{split}2017/')))
+
+
+def build_model(cfg, **changes):
+    cfg = copy.deepcopy(cfg)
+    cfg['panoptic_head']['enable_prompt_queries'] = True
+    cfg.update(changes)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def prompt_batch(toy_data_root):
+    np.random.seed(0)
+    dataset = interactive_dataset(toy_data_root, 'train')
+    return pseudo_collate([dataset[i] for i in range(2)])
+
+
+@pytest.fixture(scope='module')
+def eval_batch(toy_data_root):
+    dataset = interactive_dataset(toy_data_root, 'val', test_mode=True)
+    return pseudo_collate([dataset[i] for i in range(2)])
+
+
+def test_prompt_batch_is_supervised_by_masks_only(tiny_cfg, prompt_batch):
+    model = build_model(tiny_cfg)
+    model.train()
+    data = model.data_preprocessor(copy.deepcopy(prompt_batch), True)
+    losses = model(**data, mode='loss')
+    for layer in ('d0.', 'd1.', ''):
+        assert losses[f'{layer}loss_cls'].item() == 0
+        assert losses[f'{layer}loss_mask'].item() > 0 and losses[f'{layer}loss_dice'].item() > 0
+    sum(losses.values()).backward()
+    head = model.panoptic_head
+    assert head.pos_linear.weight.grad.abs().sum() > 0
+    assert head.pb_embedding.weight.grad[0].abs().sum() > 0  # clicks use the "box" type
+    assert head.query_feat.weight.grad.abs().sum() == 0  # semantic queries unused
+    # The same model's tensor mode decodes one query per prompt.
+    outputs = model(**model.data_preprocessor(copy.deepcopy(prompt_batch), False), mode='tensor')
+    assert outputs['mask_preds'][-1].shape[:2] == (2, 4)
+
+
+def test_batches_mixing_prompt_and_semantic_samples_are_refused(tiny_cfg, prompt_batch,
+                                                                toy_data_root):
+    model = build_model(tiny_cfg)
+    semantic = DATASETS.build(dict(
+        type='CocoPanopticDataset', data_root=str(toy_data_root),
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
+                  dict(type='Resize', scale=(64, 64)), dict(type='PackSegInputs')]))[0]
+    mixed = pseudo_collate([semantic, copy.deepcopy(prompt_batch)['inputs'][0]])
+    mixed['data_samples'] = [semantic['data_samples'],
+                             copy.deepcopy(prompt_batch['data_samples'][0])]
+    data = model.data_preprocessor(mixed, True)
+    with pytest.raises(ValueError, match='mixes prompt samples'):
+        model(**data, mode='loss')
+    with pytest.raises(ValueError, match='mixes prompt samples'):
+        model.eval()(**data, mode='predict')
+
+
+def test_prompted_masks_are_labelled_and_the_click_protocol_is_consistent(tiny_cfg, eval_batch):
+    model = build_model(tiny_cfg, interactive_test_cfg=dict(max_clicks=3, with_panoptic=True))
+    model.eval()
+    samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False), mode='predict')
+    for sample in samples:
+        result, gt = sample.pred_prompts, sample.gt_instances
+        count = len(sample.prompts)
+        assert result.masks.shape == (count,) + tuple(sample.ori_shape)
+        assert result.masks.dtype == torch.bool
+        assert bool((result.labels < model.num_classes).all())
+        assert bool(((result.scores > 0) & (result.scores < 1)).all())
+        assert result.click_ious.shape == (count, 3)
+        # Click 1 of the protocol is the prompt the pipeline gave: same masks, same IoU.
+        first = [mask_iou(p.numpy(), g.numpy()) for p, g in zip(result.masks, gt.masks)]
+        np.testing.assert_allclose(result.click_ious[:, 0].numpy(), first)
+        assert 'pred_panoptic_seg' in sample  # with_panoptic: one pass, both tasks
+    model.interactive_test_cfg = type(model.interactive_test_cfg)()  # defaults: 1 click
+    samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False), mode='predict')
+    assert 'click_ious' not in samples[0].pred_prompts
+    assert 'pred_panoptic_seg' not in samples[0]
+
+
+def test_runtime_vocabulary_changes_the_predicted_label_set(tiny_cfg, eval_batch,
+                                                            isolated_cache):
+    model = build_model(tiny_cfg)
+    model.eval()
+    names = ['cat', 'dog', 'bird, parrot']
+    vocabulary = model.set_vocabulary(names, stuff_classes=['lawn'])
+    assert model.num_classes == 4 and model.panoptic_fusion_head.num_classes == 4
+    cached = isolated_cache / 'embeddings' / f'convnext_omg_test_{vocabulary.name}.pth'
+    assert cached.is_file()
+    samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False),
+                    mode='predict')
+    assert set(samples[0].pred_prompts.labels.tolist()) <= {0, 1, 2, 3}
+    model.interactive_test_cfg = type(model.interactive_test_cfg)(with_panoptic=True)
+    for sample in model(**model.data_preprocessor(copy.deepcopy(eval_batch), False),
+                        mode='predict'):
+        labels = sample.pred_panoptic_seg.sem_seg % INSTANCE_OFFSET
+        assert int(labels.max()) <= 4  # 4 = unassigned with K = 4
+        assert bool((sample.pred_instances.labels < 3).all())  # the 3 thing classes
+    # The default vocabulary comes back from its own embeddings.
+    model.set_vocabulary(['ball', 'box'])
+    assert model.panoptic_head.text_classifier.num_classes == 2
+
+
+def test_open_vocab_fusion_is_switched_by_config(tiny_cfg, toy_data_root, eval_batch,
+                                                 monkeypatch):
+    seen = [1, 0, 1, 0, 1, 0, 1]
+    model = build_model(tiny_cfg, open_vocab=dict(seen_flags=seen, alpha=0.4, beta=0.8))
+    off = build_model(tiny_cfg, open_vocab=dict(enabled=False, seen_flags=seen))
+    assert off.open_vocab is None and len(seen) == model.num_classes
+    captured = {}
+
+    def capture(name):
+        def predict(mask_cls, mask_pred, samples, rescale=True):
+            captured[name] = mask_cls
+            return [{} for _ in samples]
+        return predict
+
+    data = model.data_preprocessor(copy.deepcopy(eval_batch), False)
+    for name, segmentor in (('on', model), ('off', off)):
+        segmentor.eval()
+        monkeypatch.setattr(segmentor.panoptic_fusion_head, 'predict', capture(name))
+        segmentor.interactive_test_cfg = type(segmentor.interactive_test_cfg)(with_panoptic=True)
+        segmentor(**copy.deepcopy(data), mode='predict')
+    # Fused outputs are log-probabilities; the plain decoder's are logits with background 0.
+    assert torch.allclose(captured['on'].exp().sum(-1), torch.ones(1), atol=1e-4)
+    assert torch.all(captured['off'][..., -1] == 0)
