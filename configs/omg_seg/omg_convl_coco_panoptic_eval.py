@@ -13,9 +13,16 @@ with read_base():
 model.vocabulary = dict(ann_file=data_root + 'annotations/panoptic_val2017.json',
                         name='coco_panoptic')
 # The released model was trained with box / point prompts (SAM data): keep their parameters.
-model.panoptic_head.update(enable_prompt_queries=True)
+# Classifier temperature: the reference's literal 4.6052 (exp = 100.003), not ln 100; logits of
+# the released weights then match the reference's (tools/reference_check.py).
+model.panoptic_head.update(enable_prompt_queries=True, logit_scale=4.6052)
 # Text embeddings of the vocabulary from the CLIP text tower, generated once and cached
 # ($OMGSEG_CACHE/embeddings); `python tools/gen_cls.py CONFIG` does the same ahead of time.
 model.text_embeddings = dict(cache_dir=None, generate_if_missing=True)
 # The CLIP tag stays: the checkpoint replaces the image tower, but the text embeddings are
 # computed with the tag's text tower.
+
+# Evaluation only.
+train_dataloader = None
+val_dataloader = None
+val_evaluator = None

@@ -9,5 +9,13 @@ with read_base():
 
 model.vocabulary = dict(ann_file=data_root + 'annotations/panoptic_val2017.json',
                         name='coco_panoptic')
-model.panoptic_head.update(enable_prompt_queries=True)
+# The released model was trained with box / point prompts (SAM data): keep their parameters.
+# Classifier temperature: the reference's literal 4.6052 (exp = 100.003), not ln 100; logits of
+# the released weights then match the reference's (tools/reference_check.py).
+model.panoptic_head.update(enable_prompt_queries=True, logit_scale=4.6052)
 model.text_embeddings = dict(cache_dir=None, generate_if_missing=True)
+
+# Evaluation only.
+train_dataloader = None
+val_dataloader = None
+val_evaluator = None

@@ -119,7 +119,6 @@ class Predictor:
         ``vocabulary``: class names (or a names file, see ``seg.vocab.runtime_vocabulary``)
         replacing the config's vocabulary; their text embeddings are generated and cached.
         """
-        import seg.models  # noqa: F401  (registers the model components)
         cfg = _load_config(config)
         if cfg_options:
             cfg.merge_from_dict(cfg_options)

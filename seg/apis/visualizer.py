@@ -166,6 +166,17 @@ def draw_prompts(image: np.ndarray, result: PromptResult, alpha: float = 0.55,
     return add_legend(canvas, entries, 'prompts') if legend else canvas
 
 
+def draw_vos(image: np.ndarray, vos: np.ndarray, alpha: float = 0.55,
+             legend: bool = True) -> np.ndarray:
+    """A video-object-segmentation id map (0 = background); colours follow the object id."""
+    _check_image(image, vos.shape)
+    ids = [int(i) for i in np.unique(vos) if i != 0]
+    colors = [color_for(3000 + i) for i in ids]
+    canvas = overlay_masks(image, [vos == i for i in ids], colors, alpha)
+    entries = [(color, f'object {i}') for i, color in zip(ids, colors)]
+    return add_legend(canvas, entries, 'objects') if legend else canvas
+
+
 def draw_result(image: np.ndarray, result: Union[ImageResult, PromptResult],
                 task: Optional[str] = None, **kwargs) -> np.ndarray:
     """Draw one result: a prompt result, or the ``task`` field of an image result (default:

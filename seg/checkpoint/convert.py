@@ -64,8 +64,12 @@ class ConversionReport:
         if self.unknown and not allow_unknown:
             problems.append(f'{len(self.unknown)} source entries are unknown to this converter '
                             f'(pass allow_unknown / --allow-unknown to drop them): '
-                            f'{_preview(self.unknown)}')
+                            f'{_preview(self._unknown_shown())}')
         return problems
+
+    def _unknown_shown(self) -> List[str]:
+        return [key if rename_key(key) == key else f'{key} (as {rename_key(key)})'
+                for key in self.unknown]
 
     def summary(self) -> str:
         lines = [f'{len(self.mapped)} of {self.num_target} target parameters mapped '
@@ -79,7 +83,7 @@ class ConversionReport:
         for reason, keys in by_reason.items():
             lines.append(f'  dropped {len(keys)}: {reason}: {_preview(keys, 4)}')
         if self.unknown:
-            lines.append(f'  unknown {len(self.unknown)}: {_preview(self.unknown)}')
+            lines.append(f'  unknown {len(self.unknown)}: {_preview(self._unknown_shown())}')
         if self.missing:
             lines.append(f'  missing {len(self.missing)}: {_preview(self.missing)}')
         for key, src, dst in self.shape_mismatch[:_SHOWN]:
@@ -119,7 +123,7 @@ def convert_state_dict(source: Mapping[str, torch.Tensor],
         elif drop_reason(new_key) is not None:
             report.dropped[key] = drop_reason(new_key)
         else:
-            report.unknown.append(key if key == new_key else f'{key} (as {new_key})')
+            report.unknown.append(key)
     report.duplicates = {dst: srcs for dst, srcs in sources_of.items() if len(srcs) > 1}
     mismatched = {key for key, _, _ in report.shape_mismatch}
     report.missing = [key for key in target_shapes

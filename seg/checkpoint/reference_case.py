@@ -3,9 +3,10 @@
 A case folder (layout ``omgseg-reference-case/1``) holds ``case.json`` (the reduced config, the
 tolerances and a description of every saved tensor), ``state_dict.pth`` (reference key names),
 ``text_classifier.pth``, ``inputs.pth`` and ``out_*.pth``. :func:`build_case_model` builds this
-code base's model from ``case.json`` alone: the small timm ConvNeXt trunk and the open_clip
-model config it describes are registered at run time, and the state dict goes through the
-checkpoint converter before a ``strict=True`` load.
+code base's model from ``case.json`` (plus the reference's saved classifier temperature, see
+:func:`case_logit_scale`): the small timm ConvNeXt trunk and the open_clip model config it
+describes are registered at run time, and the state dict goes through the checkpoint
+converter before a ``strict=True`` load.
 """
 import hashlib
 import json
@@ -13,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Union
+from typing import Any, Dict, Mapping, Tuple, Union
 
 import torch
 
@@ -190,11 +191,11 @@ def case_model_config(case: ReferenceCase) -> dict:
         prompt_encoder=dict(point_radius=3, point_type_embedding=False))
 
 
-def build_case_model(case: ReferenceCase) -> tuple:
+def build_case_model(case: ReferenceCase) -> Tuple[torch.nn.Module, ConversionReport]:
     """(model in eval mode with the case weights, conversion report).
 
-    Raises ``CheckpointConversionError``-style ``ValueError`` when the converted state dict
-    does not fit, and ``RuntimeError`` from the ``strict=True`` load.
+    Raises ``ValueError`` listing the problems when the reference state dict does not convert,
+    ``RuntimeError`` from the ``strict=True`` load.
     """
     model = MODELS.build(case_model_config(case))
     source = read_checkpoint_weights(case.root / 'state_dict.pth').state_dict
@@ -208,5 +209,5 @@ def build_case_model(case: ReferenceCase) -> tuple:
     return model.eval(), report
 
 
-__all__ = ['ReferenceCase', 'load_case', 'case_model_config', 'build_case_model',
-           'ConversionReport']
+__all__ = ['ReferenceCase', 'load_case', 'case_model_config', 'case_logit_scale',
+           'build_case_model']

@@ -99,6 +99,8 @@ class AtomicCheckpointHook(CheckpointHook):
         if not self._is_local():
             super()._save_checkpoint_with_step(runner, step, meta)
             return
+        kept_before, last_before = list(self.keep_ckpt_ids), getattr(self, 'last_ckpt', None)
+        # The saved message hub must already list this checkpoint (resume reads it back).
         outdated = self._register_kept_step(runner, step)
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
@@ -113,6 +115,15 @@ class AtomicCheckpointHook(CheckpointHook):
                                   save_param_scheduler=self.save_param_scheduler, meta=meta,
                                   by_epoch=self.by_epoch, backend_args=self.backend_args,
                                   **self.args)
+        except BaseException:
+            # Not saved: the previous checkpoints stay the kept ones.
+            self.keep_ckpt_ids = type(self.keep_ckpt_ids)(kept_before, self.keep_ckpt_ids.maxlen)
+            self.last_ckpt = last_before
+            if self.max_keep_ckpts > 0:
+                runner.message_hub.update_info('keep_ckpt_ids', kept_before)
+            if last_before is not None:
+                runner.message_hub.update_info('last_ckpt', last_before)
+            raise
         finally:
             self._rng_states_to_save = None
         if not is_main_process():

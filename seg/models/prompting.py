@@ -10,8 +10,9 @@ never decides it (reference trap 9). Prompt and semantic samples in one batch ar
   image size with ``rescale``), ``labels`` (best class of the current vocabulary, background
   excluded) and ``scores`` (its probability in the softmax over the K classes + no-object,
   after the open-vocabulary fusion when enabled). With ``interactive_test_cfg.max_clicks > 1``
-  and one GT mask per prompt, the multi-click protocol of
-  ``seg.evaluation.functional.interactive`` also runs and ``click_ious`` (N, max_clicks) is added.
+  and GT masks in the sample (one per prompt, e.g. from ``GenerateEvalClicks``), the
+  multi-click protocol of ``seg.evaluation.functional.interactive`` also runs and
+  ``click_ious`` (N, max_clicks) is added; samples without GT just get their masks.
 """
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
@@ -115,7 +116,7 @@ def prompt_predict(model, feats: List[torch.Tensor], data_samples: Sequence,
                                     meta['ori_shape'] if rescale else None) > 0
         labels, scores = label_prompt_masks(mask_cls[index, :count])
         result = InstanceData(masks=masks, labels=labels, scores=scores)
-        if cfg.max_clicks > 1:
+        if cfg.max_clicks > 1 and 'gt_instances' in sample:  # the protocol needs the GT
             single = [feat[index:index + 1] for feat in feats]
             ious = _click_protocol(model, single, sample, batch_input_shape, cfg)
             result.click_ious = torch.from_numpy(ious)
@@ -126,7 +127,7 @@ def _click_protocol(model, feats: List[torch.Tensor], sample, batch_input_shape,
                     cfg: InteractiveTestConfig) -> np.ndarray:
     """IoU after each click for every GT mask of one image (clicks decoded one per query)."""
     meta = sample.metainfo
-    if 'gt_instances' not in sample or len(sample.gt_instances) != len(sample.prompts):
+    if len(sample.gt_instances) != len(sample.prompts):
         raise ValueError(f'{meta.get("img_path")}: the click protocol needs one GT mask per '
                          'prompt (gt_instances.masks aligned with prompts)')
     gt_masks = sample.gt_instances.masks.cpu().numpy().astype(bool)

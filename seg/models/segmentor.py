@@ -3,7 +3,8 @@
 Follows the mmdet ``BaseDetector`` contract: ``forward(inputs, data_samples, mode)`` with
 ``mode='loss'`` (dict of losses), ``'predict'`` (data samples carrying ``pred_panoptic_seg``,
 ``pred_instances`` and ``pred_sem_seg``) and ``'tensor'`` (every prediction's class and mask
-logits, no post-processing).
+logits, no post-processing). Batches whose samples carry ``prompts`` are location-prompt
+batches (``seg.models.prompting``: paired mask losses, ``pred_prompts``).
 """
 import copy
 from pathlib import Path

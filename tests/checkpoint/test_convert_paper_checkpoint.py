@@ -12,7 +12,8 @@ from mmengine.config import Config
 
 from seg.checkpoint import convert_state_dict, describe_source, expected_state_shapes, rename_key
 
-CONFIGS = Path(__file__).resolve().parents[2] / 'configs' / '_base_' / 'models'
+CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
+CONFIGS = CONFIG_ROOT / '_base_' / 'models'
 CONVNEXT_L = dict(dims=(192, 384, 768, 1536), depths=(3, 3, 27, 3), clip_dim=768,
                   clip_head='mlp')
 CONVNEXT_XXL = dict(dims=(384, 768, 1536, 3072), depths=(3, 4, 30, 3), clip_dim=1024,
@@ -194,8 +195,16 @@ def test_unknown_entries_and_wrong_model_are_reported(convnext_l_shapes):
     assert any('another shape' in problem for problem in report.problems())
 
 
+def test_release_configs_take_the_published_weights(convnext_l_shapes):
+    """The eval configs of the released models expect exactly the published layout."""
+    model = Config.fromfile(str(CONFIG_ROOT / 'omg_seg' / 'omg_convl_coco_panoptic_eval.py')).model
+    assert model.panoptic_head.logit_scale == 4.6052  # the reference's literal value
+    assert expected_state_shapes(model.to_dict()) == convnext_l_shapes
+
+
 def test_every_parameter_of_the_convnext_xxl_model_is_mapped():
-    shapes = expected_state_shapes(paper_model_cfg('omg_convxxl.py', prompts=True))
+    config = CONFIG_ROOT / 'omg_seg' / 'omg_convxxl_coco_panoptic_eval.py'
+    shapes = expected_state_shapes(Config.fromfile(str(config)).model.to_dict())
     source = reference_checkpoint(CONVNEXT_XXL)
     converted, report = convert_state_dict(source, shapes)
     assert report.problems() == []

