@@ -21,13 +21,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import torch
-
     import seg.models  # noqa: F401  (registers the model components)
     from seg.checkpoint.case_runs import run_reference_case
     from seg.checkpoint.reference_case import load_case
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     failed = []
     for case_dir in args.case_dirs:
         case = load_case(case_dir)

@@ -2,7 +2,7 @@
 # (`python tools/make_toy_data.py --video`, VIPSeg layout: things + stuff), then evaluated on
 # the validation videos with one pass of online (MinVIS) inference for every video task:
 # VIS AP (YouTube-VIS metric against the YT-VIS-layout json of the same videos), VPQ and STQ
-# (VIPSeg metric), VSS (semantic maps in the frame samples) and J&F (DAVIS metric; the first
+# (VIPSeg metric), VSS mIoU (VideoSemSegMetric) and J&F (DAVIS metric; the first
 # frame's objects are given). On CPU in a few minutes:
 #   python tools/train.py configs/toy/omg_toy_video.py --work-dir work_dirs/toy_video
 #   python tools/test.py configs/toy/omg_toy_video.py --work-dir work_dirs/toy_video \
@@ -17,7 +17,8 @@ from seg.datasets import VIPSegDataset
 from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
                                      PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
                                      VideoClipSample)
-from seg.evaluation.metrics import DAVISMetric, VIPSegMetric, YouTubeVISMetric
+from seg.evaluation.metrics import (DAVISMetric, VideoSemSegMetric, VIPSegMetric,
+                                    YouTubeVISMetric)
 from seg.models.video import VideoSegDataPreprocessor
 
 with read_base():
@@ -74,6 +75,7 @@ test_evaluator = [
     dict(type=YouTubeVISMetric, ann_file=video_root + 'ytvis/valid.json'),
     dict(type=VIPSegMetric, windows=(1, 2, 3, 4), metrics=('VPQ', 'STQ')),
     dict(type=DAVISMetric),
+    dict(type=VideoSemSegMetric),
 ]
 # Evaluated once, with tools/test.py after training (no validation in between).
 val_dataloader = None

@@ -21,6 +21,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 
 from seg.checkpoint import load_converted_weights
@@ -135,7 +136,10 @@ class Predictor:
             model_cfg.text_embeddings = embeddings
         model = MODELS.build(model_cfg)
         if checkpoint is not None:
-            load_converted_weights(model, checkpoint)
+            report = load_converted_weights(model, checkpoint)
+            if report.renamed or report.dropped:
+                print_log(f'checkpoint {checkpoint} converted on loading:\n{report.summary()}',
+                          logger='current')
         return cls(model, resize=_test_resize(cfg), device=device)
 
     # ------------------------------------------------------------------ vocabulary

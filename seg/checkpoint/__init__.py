@@ -7,13 +7,13 @@ from .case_runs import CaseRunner, run_reference_case
 from .key_mapping import drop_reason, is_prompt_key, rename_key
 from .reference_case import ReferenceCase, build_case_model, case_model_config, load_case
 from .reading import CheckpointContent, UnreadableObject, read_checkpoint_weights
-from .target import SegmentorWeights, check_loads_strictly, expected_state_shapes
+from .target import SegmentorWeights, expected_state_shapes
 
 __all__ = [
     'CONVERTED_FORMAT', 'CheckpointConversionError', 'ConversionReport', 'convert_checkpoint',
     'convert_state_dict', 'describe_source', 'load_converted_weights', 'save_checkpoint',
     'drop_reason', 'is_prompt_key', 'rename_key', 'CheckpointContent', 'UnreadableObject',
-    'read_checkpoint_weights', 'SegmentorWeights', 'check_loads_strictly',
-    'expected_state_shapes', 'Check', 'CheckList', 'CaseRunner', 'run_reference_case',
-    'ReferenceCase', 'build_case_model', 'case_model_config', 'load_case'
+    'read_checkpoint_weights', 'SegmentorWeights', 'expected_state_shapes', 'Check',
+    'CheckList', 'CaseRunner', 'run_reference_case', 'ReferenceCase', 'build_case_model',
+    'case_model_config', 'load_case'
 ]

@@ -26,6 +26,8 @@ from seg.structures import SegDataSample, TrackSegDataSample
 from .case_checks import Check, CheckList, stacked
 from .reference_case import ReferenceCase, build_case_model, case_logit_scale
 
+OUTPUT_FILES = ('out_semantic.pth', 'out_prompt.pth', 'out_video.pth', 'out_postproc.pth',
+                'out_openvoc.pth')
 # Keys that describe a run rather than an output; checked against the config where possible.
 INFORMATIONAL_KEYS = {
     'out_postproc.pth': {'test_cfg', 'extra_iou_thr_low.iou_thr'},
@@ -235,6 +237,12 @@ class CaseRunner:
             for key in out.unused():
                 self.checks.unavailable(f'{out.file_name}:{key}', 'saved by the reference but '
                                         'not compared by this tool')
+        for path in sorted(self.case.root.glob('out_*.pth')):
+            if path.name not in self.outputs:
+                self.checks.unavailable(path.name, 'output file not compared by this tool')
+        for name in OUTPUT_FILES:
+            if not self.case.has(name):
+                self.checks.notes.append(f'the case has no {name}: that path is not checked')
         return self.checks
 
     # ------------------------------------------------------------------ calls

@@ -17,7 +17,7 @@ import torch
 
 from .key_mapping import PROMPT_DROP_REASON, drop_reason, is_prompt_key, rename_key
 from .reading import CheckpointContent, read_checkpoint_weights
-from .target import check_loads_strictly, expected_state_shapes
+from .target import SegmentorWeights
 
 PathLike = Union[str, os.PathLike]
 CONVERTED_FORMAT = 'omgseg-converted-checkpoint/1'
@@ -148,13 +148,14 @@ def convert_checkpoint(src: PathLike, dst: Optional[PathLike], model_cfg: Mappin
             unknown entries; the message holds the full report.
     """
     content = content or read_checkpoint_weights(src)
-    converted, report = convert_state_dict(content.state_dict, expected_state_shapes(model_cfg))
+    target = SegmentorWeights(model_cfg)
+    converted, report = convert_state_dict(content.state_dict, target.state_shapes())
     problems = report.problems(allow_unknown)
     if problems:
         raise CheckpointConversionError(
             f'cannot convert {src} for this model config:\n- ' + '\n- '.join(problems)
             + '\n' + report.summary())
-    check_loads_strictly(model_cfg, converted)
+    target.check_loads(converted)
     if dst is not None:
         meta = dict(format=CONVERTED_FORMAT, converted_from=Path(src).name,
                     source_container=content.container,

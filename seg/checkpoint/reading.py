@@ -53,9 +53,10 @@ class CheckpointContent:
 def _load_weights_only(file: Path) -> Tuple[Any, List[str]]:
     try:
         foreign = torch.serialization.get_unsafe_globals_in_checkpoint(str(file))
-    except Exception as error:  # zip/pickle errors: not a torch file or damaged
-        raise ValueError(f'cannot read checkpoint {file}: {type(error).__name__}: {error}. '
-                         'The file is damaged or not a torch checkpoint.') from error
+    except Exception:
+        # Not a zip checkpoint (legacy format, damaged or foreign file): plain weights_only
+        # loading below accepts what it can and explains the rest.
+        foreign = []
     placeholders = [(_placeholder_for(name), name) for name in foreign]
     try:
         with torch.serialization.safe_globals(placeholders):

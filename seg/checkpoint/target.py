@@ -35,22 +35,21 @@ def _meta_open_clip() -> Iterator[None]:
 
 class SegmentorWeights(nn.Module):
     """The parameter-holding children of an ``OMGSegmentor`` config (``backbone`` and
-    ``panoptic_head``), built like the segmentor builds them.
+    ``panoptic_head``), built like the segmentor builds them, on the ``meta`` device (shapes
+    only, no pretrained weights read).
 
     Args:
         model_cfg: the ``model`` dict of a config (``type='OMGSegmentor'``).
-        meta: build on the ``meta`` device (shapes only, no pretrained weights loaded).
     """
 
-    def __init__(self, model_cfg: Mapping, meta: bool = True) -> None:
+    def __init__(self, model_cfg: Mapping) -> None:
         super().__init__()
         for key in ('backbone', 'panoptic_head'):
             if key not in model_cfg:
                 raise KeyError(f'model config lacks {key!r} (has {sorted(model_cfg)})')
         backbone_cfg = copy.deepcopy(dict(model_cfg['backbone']))
-        if meta:
-            backbone_cfg['pretrained'] = None  # shapes only: never download or read weights
-        with _meta_context() if meta else contextlib.nullcontext():
+        backbone_cfg['pretrained'] = None  # shapes only: never download or read weights
+        with _meta_context():
             self.backbone = MODELS.build(backbone_cfg)
             head_cfg = copy.deepcopy(dict(model_cfg['panoptic_head']))
             # Class counts only size non-persistent buffers; any value gives the same weights.
@@ -64,6 +63,11 @@ class SegmentorWeights(nn.Module):
     def state_shapes(self) -> Dict[str, Tuple[int, ...]]:
         return {key: tuple(value.shape) for key, value in self.state_dict().items()}
 
+    def check_loads(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+        """``load_state_dict(strict=True)`` (tensors assigned, nothing copied); raises
+        ``RuntimeError`` on any missing, unexpected or reshaped entry."""
+        self.load_state_dict(state_dict, strict=True, assign=True)
+
 
 @contextlib.contextmanager
 def _meta_context() -> Iterator[None]:
@@ -73,11 +77,4 @@ def _meta_context() -> Iterator[None]:
 
 def expected_state_shapes(model_cfg: Mapping) -> Dict[str, Tuple[int, ...]]:
     """``{parameter name: shape}`` of the model a config builds (meta device, no memory)."""
-    return SegmentorWeights(model_cfg, meta=True).state_shapes()
-
-
-def check_loads_strictly(model_cfg: Mapping, state_dict: Mapping[str, torch.Tensor]) -> None:
-    """``load_state_dict(strict=True)`` of ``state_dict`` into the config's model (on ``meta``,
-    tensors assigned, nothing copied); raises ``RuntimeError`` on any key or shape mismatch."""
-    weights = SegmentorWeights(model_cfg, meta=True)
-    weights.load_state_dict(state_dict, strict=True, assign=True)
+    return SegmentorWeights(model_cfg).state_shapes()

@@ -44,6 +44,10 @@ def decode_segmentation(segmentation, height: int, width: int, where: str) -> np
 def load_ytvis_frame(results: dict) -> dict:
     """Frame annotations of the ``ytvis`` format as pipeline targets (thing masks only)."""
     height, width = results['height'], results['width']
+    loaded = results.get('ori_shape')
+    if loaded is not None and tuple(loaded[:2]) != (height, width):
+        raise ValueError(f'{results["img_path"]} has size {tuple(loaded[:2])} but the json '
+                         f'gives {(height, width)}')
     masks, labels, ids = [], [], []
     for index, instance in enumerate(results['instances']):
         if instance['iscrowd']:

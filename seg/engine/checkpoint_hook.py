@@ -72,15 +72,16 @@ class AtomicCheckpointHook(CheckpointHook):
     * outdated checkpoints (``max_keep_ckpts``) are removed only after both;
     * leftover ``.partial`` files of a killed run are deleted when training starts;
     * ``rng_states`` (one entry per rank) is stored in the checkpoint and restored on resume
-      right before the first new batch is drawn.
+      right before the first new batch is drawn; validation during training leaves the random
+      states as it found them.
 
     Remote ``out_dir`` backends fall back to MMEngine's writing (no atomic rename there).
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._rng_states_to_save: Optional[List[dict]] = None
-        self._loaded_rng_states: Optional[List[dict]] = None
+    # Per-instance once assigned; class-level defaults keep CheckpointHook's signature.
+    _rng_states_to_save: Optional[List[dict]] = None
+    _loaded_rng_states: Optional[List[dict]] = None
+    _rng_before_val: Optional[dict] = None
 
     # ------------------------------------------------------------------ saving
     def before_train(self, runner) -> None:
@@ -99,7 +100,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if not self._is_local():
             super()._save_checkpoint_with_step(runner, step, meta)
             return
-        kept_before, last_before = list(self.keep_ckpt_ids), getattr(self, 'last_ckpt', None)
+        # keep_ckpt_ids exists only with max_keep_ckpts > 0 (see CheckpointHook.before_train).
+        kept_before = list(self.keep_ckpt_ids) if self.max_keep_ckpts > 0 else None
+        last_before = getattr(self, 'last_ckpt', None)
         # The saved message hub must already list this checkpoint (resume reads it back).
         outdated = self._register_kept_step(runner, step)
         filename = self.filename_tmpl.format(step)
@@ -117,10 +120,11 @@ class AtomicCheckpointHook(CheckpointHook):
                                   **self.args)
         except BaseException:
             # Not saved: the previous checkpoints stay the kept ones.
-            self.keep_ckpt_ids = type(self.keep_ckpt_ids)(kept_before, self.keep_ckpt_ids.maxlen)
-            self.last_ckpt = last_before
-            if self.max_keep_ckpts > 0:
+            if kept_before is not None:
+                self.keep_ckpt_ids = type(self.keep_ckpt_ids)(kept_before,
+                                                              self.keep_ckpt_ids.maxlen)
                 runner.message_hub.update_info('keep_ckpt_ids', kept_before)
+            self.last_ckpt = last_before
             if last_before is not None:
                 runner.message_hub.update_info('last_ckpt', last_before)
             raise
@@ -130,7 +134,8 @@ class AtomicCheckpointHook(CheckpointHook):
             return
         write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         for old_step in outdated:
-            old_path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            old_path = self.file_backend.join_path(self.out_dir,
+                                                   self.filename_tmpl.format(old_step))
             if self.file_backend.isfile(old_path):
                 self.file_backend.remove(old_path)
             elif self.file_backend.isdir(old_path):
@@ -178,6 +183,17 @@ class AtomicCheckpointHook(CheckpointHook):
             states = [capture_rng_state()]
         if states is not None:
             checkpoint['rng_states'] = states
+
+    # Validation inside training must not move the training random streams (its data loader
+    # draws a seed), or a run resumed from a checkpoint saved just before validation would
+    # diverge from the uninterrupted one.
+    def before_val(self, runner) -> None:
+        self._rng_before_val = capture_rng_state()
+
+    def after_val(self, runner) -> None:
+        if self._rng_before_val is not None:
+            restore_rng_state(self._rng_before_val)
+            self._rng_before_val = None
 
     # ------------------------------------------------------------------ resuming
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:

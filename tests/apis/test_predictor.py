@@ -2,6 +2,7 @@
 raise clear errors."""
 import copy
 
+import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
@@ -131,7 +132,13 @@ def test_vocabulary_can_be_changed_at_run_time(predictor, image):
         predictor.set_vocabulary([])
 
 
-def test_video_ids_are_stable_and_first_frame_objects_are_followed(predictor, image):
+def test_vocabulary_can_replace_the_configured_one_at_build_time(tiny_cfg):
+    predictor = Predictor.from_config(dict(model=tiny_cfg), vocabulary=['cat', 'dog'])
+    assert predictor.class_names == ('cat', 'dog') and predictor.num_things == 2
+
+
+def test_video_ids_are_stable_and_first_frame_objects_are_followed(predictor, image,
+                                                                   tmp_path):
     frames = [np.roll(image, shift, axis=1) for shift in (0, 2, 4)]
     first_masks = np.zeros((2, HEIGHT, WIDTH), dtype=bool)
     first_masks[0, 10:40, 20:60] = True
@@ -144,6 +151,13 @@ def test_video_ids_are_stable_and_first_frame_objects_are_followed(predictor, im
     for frame, vos in zip(video.frames, video.vos):
         assert frame.panoptic.shape == vos.shape == (HEIGHT, WIDTH)
         assert set(np.unique(vos)) <= {0, 3, 8}
+    folder = tmp_path / 'frames'
+    folder.mkdir()
+    for index, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f'{index:05d}.png'), frame[..., ::-1])
+    from_folder = predictor.predict_video(folder, task='panoptic')
+    assert len(from_folder) == 3 and from_folder.frames[2].instances is None
+    assert np.array_equal(from_folder.frames[0].panoptic, video.frames[0].panoptic)
     with pytest.raises(ValueError, match='first-frame masks have size'):
         predictor.predict_video(frames, first_frame_masks=first_masks[:, :10])
     with pytest.raises(ValueError, match='frame 1 has size'):

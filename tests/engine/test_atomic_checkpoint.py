@@ -98,3 +98,29 @@ def test_restore_happens_after_the_skipped_batches_before_the_first_new_one():
         events.append(next(proxy))
     assert events == [0, 1, 'restore', 2]
     assert reinstalled == [source]
+
+
+def test_unlimited_checkpoints_keep_every_file(tmp_path):
+    hook, runner = make_hook(tmp_path, max_keep_ckpts=-1)
+    del hook.keep_ckpt_ids  # CheckpointHook only creates it for max_keep_ckpts > 0
+    for step in (1, 2):
+        hook._save_checkpoint_with_step(runner, step, dict(iter=step))
+    runner.save_checkpoint.crash = True
+    with pytest.raises(KeyboardInterrupt):
+        hook._save_checkpoint_with_step(runner, 3, dict(iter=3))
+    assert sorted(path.name for path in tmp_path.glob('iter_*')) == ['iter_1.pth', 'iter_2.pth']
+    assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'iter_2.pth')
+
+
+def test_validation_leaves_the_training_random_streams_untouched(tmp_path):
+    hook, runner = make_hook(tmp_path)
+    torch.manual_seed(5)
+    np.random.seed(5)
+    expected = (torch.rand(2), np.random.rand(2))
+    torch.manual_seed(5)
+    np.random.seed(5)
+    hook.before_val(runner)
+    torch.rand(7), np.random.rand(7)  # what validation might draw
+    hook.after_val(runner)
+    assert torch.equal(torch.rand(2), expected[0])
+    assert np.array_equal(np.random.rand(2), expected[1])

@@ -7,7 +7,8 @@ import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
 
-from seg.evaluation.metrics import DAVISMetric, VIPSegMetric, YouTubeVISMetric
+from seg.evaluation.metrics import (DAVISMetric, VideoSemSegMetric, VIPSegMetric,
+                                    YouTubeVISMetric)
 from seg.evaluation.metrics.video_samples import davis_fields, vipseg_fields
 from seg.structures import SegDataSample, TrackSegDataSample
 from seg.utils.constants import INSTANCE_OFFSET, VOID_LABEL
@@ -108,3 +109,25 @@ def test_youtube_vis_results_and_submission_zip(tmp_path):
         assert archive.namelist() == ['results.json']
         (track,) = json.loads(archive.read('results.json'))
     assert (track['video_id'], track['category_id'], len(track['segmentations'])) == (5, 7, 2)
+
+
+def test_vss_miou_sums_the_frames_of_each_video():
+    sample = video_sample()
+    for t, frame in enumerate(sample):
+        semantic = frame.gt_sem_seg.sem_seg.clone()
+        if t == 3:
+            semantic[semantic == 0] = 1  # the prediction misses the ball in the last frame
+        frame.pred_sem_seg = PixelData(sem_seg=torch.where(semantic == VOID_LABEL, 1,
+                                                           semantic))
+        # Targets padded with the image by the data preprocessor are cropped back.
+        padded = torch.full((1, 8, 8), VOID_LABEL)
+        padded[:, :SIZE[0], :SIZE[1]] = frame.gt_sem_seg.sem_seg
+        frame.gt_sem_seg = PixelData(sem_seg=padded)
+    metric = VideoSemSegMetric()
+    metric.dataset_meta = META
+    metric.process({}, [sample.to_dict()])
+    assert len(metric.results) == 1
+    result = metric.compute_metrics(metric.results)
+    ball_iou = 27 / 36  # 3 of 4 frames found
+    sky_iou = (4 * 38) / (4 * 38 + 9)
+    assert result['mIoU'] == pytest.approx((ball_iou + sky_iou) / 2)

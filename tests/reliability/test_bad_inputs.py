@@ -2,7 +2,6 @@
 or value (the issue note lists these messages)."""
 import copy
 import json
-import logging
 import shutil
 from pathlib import Path
 
@@ -188,7 +187,7 @@ def test_checkpoint_that_does_not_fit_the_model(tmp_path, toy_data_root, toy_run
         .after_load_checkpoint(runner, {'state_dict': changed})
 
 
-def test_skip_bad_samples_is_off_by_default_and_counts_every_skip(data_copy, caplog):
+def test_skip_bad_samples_is_off_by_default_and_counts_every_skip(data_copy):
     first_image(data_copy).write_bytes(b'')
     with pytest.raises(ValueError, match=r'000000000001\.jpg \(0 bytes\)'):
         dataset(data_copy, test_mode=False)[0]

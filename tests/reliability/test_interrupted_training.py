@@ -46,7 +46,8 @@ def train_command(work_dir: Path, data_root: Path, resume: bool = False) -> list
                       'val_evaluator=None', 'val_cfg=None', 'model.panoptic_head.num_queries=6',
                       'model.panoptic_head.transformer_decoder.num_layers=2',
                       'model.train_cfg.num_points=128', 'default_hooks.checkpoint.interval=2',
-                      'default_hooks.checkpoint.max_keep_ckpts=1', 'default_hooks.logger.interval=1',
+                      'default_hooks.checkpoint.max_keep_ckpts=1',
+                      'default_hooks.logger.interval=1',
                       'log_processor.window_size=1', 'randomness.seed=0']
 
 

@@ -24,7 +24,8 @@ class InjectNaNLoss(Hook):
 
         def nan_loss(*args, **kwargs):
             head.loss = plain_loss  # only this iteration
-            return {name: value * float('nan') for name, value in plain_loss(*args, **kwargs).items()}
+            losses = plain_loss(*args, **kwargs)
+            return {name: value * float('nan') for name, value in losses.items()}
 
         head.loss = nan_loss
 

@@ -93,3 +93,23 @@ def test_demo_video_writes_overlays_and_an_animation(toy_video, tmp_path, tiny_c
     with pytest.raises(ValueError, match='holds no object'):
         tool.main([str(tmp_path / 'config.py'), str(tmp_path / 'model.pth'), str(frames),
                    '--out-dir', str(out), '--first-frame-masks', str(empty)])
+
+
+def test_vipseg_720p_copy_keeps_codes_and_aspect_ratio(tmp_path, capsys):
+    import cv2
+    src = tmp_path / 'VIPSeg'
+    (src / 'imgs' / 'v').mkdir(parents=True)
+    (src / 'panomasks' / 'v').mkdir(parents=True)
+    codes = np.full((36, 64), 3, np.uint16)
+    codes[:, 32:] = 6101
+    cv2.imwrite(str(src / 'panomasks' / 'v' / '0.png'), codes)
+    cv2.imwrite(str(src / 'imgs' / 'v' / '0.jpg'), np.zeros((36, 64, 3), np.uint8))
+    (src / 'val.txt').write_text('v\n')
+    tool = load_tool('dataset_converters/vipseg_to_720p')
+    assert tool.main(['--src', str(src), '--dst', str(tmp_path / 'out')]) == 0
+    resized = cv2.imread(str(tmp_path / 'out' / 'panomasks' / 'v' / '0.png'),
+                         cv2.IMREAD_UNCHANGED)
+    assert resized.shape == (720, 1280) and set(np.unique(resized)) == {3, 6101}
+    assert cv2.imread(str(tmp_path / 'out' / 'imgs' / 'v' / '0.jpg')).shape == (720, 1280, 3)
+    assert (tmp_path / 'out' / 'val.txt').read_text() == 'v\n'
+    assert tool.main(['--src', str(tmp_path / 'missing'), '--dst', str(tmp_path)]) == 1

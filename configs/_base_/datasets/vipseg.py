@@ -1,14 +1,14 @@
 # VIPSeg (reference sections 2.4, 3, 3.2 and 4): the 720p copy
 # (tools/dataset_converters/vipseg_to_720p.py), 2-frame clips (interval 2) at 1280x736 with shared
 # resize (0.8-2.0) / crop / flip; every frame at test. VPQ over the 0/5/10/15-frame windows
-# (1-4 frames) with STQ, and the VPQ6 windows (1, 2, 4, 6 frames).
+# (1-4 frames) with STQ, the VPQ6 windows (1, 2, 4, 6 frames) and VSS mIoU.
 from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import VIPSegDataset
 from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
                                      PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
                                      Resize, VideoClipSample)
-from seg.evaluation.metrics import VIPSegMetric
+from seg.evaluation.metrics import VideoSemSegMetric, VIPSegMetric
 
 data_root = 'data/VIPSeg/'
 image_size = (1280, 736)  # (w, h)
@@ -92,6 +92,7 @@ test_dataloader = val_dataloader
 val_evaluator = [
     dict(type=VIPSegMetric, windows=(1, 2, 3, 4), metrics=('VPQ', 'STQ')),
     dict(type=VIPSegMetric, windows=(1, 2, 4, 6), metrics=('VPQ',), prefix='vipseg_vpq6'),
+    dict(type=VideoSemSegMetric),  # VSS mIoU of the per-frame semantic maps
 ]
 test_evaluator = val_evaluator
 del vipseg_thing_classes, vipseg_stuff_classes

@@ -10,8 +10,9 @@ from .davis_metric import DAVISMetric
 from .interactive_metric import InteractiveMetric
 from .sem_seg_metric import SemSegMetric
 from .vipseg_metric import VIPSegMetric
+from .vss_metric import VideoSemSegMetric
 from .youtube_vis_metric import YouTubeVISMetric
 
 __all__ = ['CocoPanopticMetric', 'CityscapesPanopticMetric', 'CocoInstanceMetric',
            'SemSegMetric', 'YouTubeVISMetric', 'VIPSegMetric', 'DAVISMetric',
-           'InteractiveMetric']
+           'InteractiveMetric', 'VideoSemSegMetric']

@@ -106,6 +106,16 @@ def davis_fields(sample: dict) -> dict:
                 pred_masks=np.stack(pred_maps))
 
 
+def crop_targets_to_prediction(frame: dict, pred_key: str) -> dict:
+    """A frame dict whose ``gt_sem_seg`` is cropped to the size of its ``pred_key`` map (the
+    data preprocessor pads targets that had the image's size)."""
+    if 'gt_sem_seg' not in frame:
+        return frame
+    height, width = np.shape(frame[pred_key]['sem_seg'])[-2:]
+    sem_seg = frame['gt_sem_seg']['sem_seg'][..., :height, :width]
+    return dict(frame, gt_sem_seg=dict(frame['gt_sem_seg'], sem_seg=sem_seg))
+
+
 def write_youtube_vis_submission(results_json: str, zip_path: str) -> None:
     """Zip a YouTube-VIS results json as ``results.json`` (the server's expected layout)."""
     with zipfile.ZipFile(zip_path, 'w', compression=zipfile.ZIP_DEFLATED) as archive:

@@ -18,10 +18,11 @@ from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 
 from seg.models.heads.mask_pooling import mask_pool
 from seg.vocab.dataset_vocabulary import Vocabulary
-from seg.vocab.merge import seen_class_flags
+from seg.vocab.merge import describe_seen_flags, seen_class_flags
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
 
 DEFAULT_ALPHA = 0.4
@@ -114,6 +115,7 @@ class OpenVocabFusion:
         self.alpha, self.beta = float(alpha), float(beta)
         self.fixed_flags = None if seen_flags is None else [bool(f) for f in seen_flags]
         self.train_class_names = None
+        self._flags_cache: Dict[tuple, torch.Tensor] = {}
         if seen_vocabularies is not None:
             self.train_class_names = [
                 name for source in seen_vocabularies
@@ -142,7 +144,13 @@ class OpenVocabFusion:
                                  f'the vocabulary has {len(class_names)} classes; give '
                                  'seen_vocabularies to follow vocabulary changes')
             return torch.tensor(self.fixed_flags)
-        return torch.tensor(seen_class_flags(self.train_class_names, class_names))
+        key = tuple(class_names)
+        if key not in self._flags_cache:
+            flags = seen_class_flags(self.train_class_names, class_names)
+            print_log(f'open-vocabulary fusion: {describe_seen_flags(class_names, flags)}',
+                      logger='current')
+            self._flags_cache[key] = torch.tensor(flags)
+        return self._flags_cache[key]
 
     def __call__(self, backbone, text_classifier, class_names: Sequence[str],
                  stage4_feats: torch.Tensor, mask_cls: torch.Tensor, mask_pred: torch.Tensor,
