@@ -82,7 +82,7 @@ val_dataloader = None
 val_evaluator = None
 val_cfg = None
 
-max_iters = 1000
+max_iters = 800
 train_cfg = dict(type=IterBasedTrainLoop, max_iters=max_iters)
 param_scheduler = [
     dict(type=LinearLR, start_factor=0.01, by_epoch=False, begin=0, end=100),

@@ -4,6 +4,7 @@ from .ade20k_panoptic import ADE20KPanopticDataset
 from .coco_panoptic import CocoPanopticDataset
 from .coco_panoptic_interactive import CocoPanopticInteractiveDataset
 from .panoptic_utils import id_to_rgb, read_panoptic_png, rgb_to_id, write_panoptic_png
+from .skip_bad_samples import SkipBadSamplesDataset
 from .toy_data import TOY_CATEGORIES, generate_toy_dataset, render_toy_sample
 from .davis import DAVISDataset
 from .video_dataset import BaseVideoDataset
@@ -14,5 +15,5 @@ __all__ = [
     'CocoPanopticDataset', 'CocoPanopticInteractiveDataset', 'ADE20KPanopticDataset',
     'rgb_to_id', 'id_to_rgb', 'read_panoptic_png', 'write_panoptic_png',
     'TOY_CATEGORIES', 'generate_toy_dataset', 'render_toy_sample', 'BaseVideoDataset',
-    'YouTubeVISDataset', 'VIPSegDataset', 'DAVISDataset'
+    'YouTubeVISDataset', 'VIPSegDataset', 'DAVISDataset', 'SkipBadSamplesDataset'
 ]

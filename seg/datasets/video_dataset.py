@@ -2,7 +2,7 @@
 
 Each data info is ``dict(video_id, video_name, video_length, ann_format, frames=[...])`` (plus
 dataset-specific keys such as ``label_table``); each frame is ``dict(img_path, frame_id,
-height, width, ...annotation fields of its format)``. The pipeline starts with
+...annotation fields of its format)``. The pipeline starts with
 ``VideoClipSample`` (which frames) and ``ClipTransform`` (per-frame loading and
 augmentation), see ``seg.datasets.transforms.video``. Annotations are decoded when a frame is
 loaded, so no cache is written anywhere.
@@ -16,13 +16,9 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from seg.registry import TRANSFORMS
+from .coco_panoptic import _fallback_color
 
 VIDEO_FILTER_KEYS = ('min_frames', 'filter_empty_gt')
-
-
-def fallback_color(index: int) -> tuple:
-    """Deterministic, well-spread colour for categories without one."""
-    return ((index * 67 + 50) % 256, (index * 131 + 90) % 256, (index * 193 + 130) % 256)
 
 
 def class_metainfo(categories: Sequence[dict], source: str, dataset_name: str,
@@ -30,8 +26,8 @@ def class_metainfo(categories: Sequence[dict], source: str, dataset_name: str,
     """Metainfo of a category list (``id``, ``name``, optional ``isthing`` (default 1) and
     ``color``): classes things first (each group in list order), category_ids, palette...
 
-    ``requested`` may hold ``classes`` (a subset / order of names; things must come first);
-    other keys are kept as given.
+    ``requested`` may hold ``classes`` (a subset of the names, in the order wanted; things are
+    then put before stuff); other keys are kept as given.
     """
     by_name: Dict[str, dict] = {}
     for index, category in enumerate(categories):
@@ -60,7 +56,7 @@ def class_metainfo(categories: Sequence[dict], source: str, dataset_name: str,
         classes=tuple(classes), thing_classes=tuple(things), stuff_classes=tuple(stuff),
         category_ids=tuple(by_name[name]['id'] for name in classes),
         num_things_classes=len(things), num_stuff_classes=len(stuff),
-        palette=[tuple(by_name[name].get('color', fallback_color(i)))
+        palette=[tuple(by_name[name].get('color', _fallback_color(i)))
                  for i, name in enumerate(classes)],
         dataset_name=dataset_name)
     return metainfo

@@ -72,6 +72,10 @@ class SetCriterion:
         self.loss_objectness = (MODELS.build(loss_objectness)
                                 if loss_objectness is not None else None)
         train_cfg = dict(train_cfg or DEFAULT_TRAIN_CFG)
+        unknown = set(train_cfg) - set(DEFAULT_TRAIN_CFG)
+        if unknown:
+            raise KeyError(f'unknown train_cfg keys {sorted(unknown)}; allowed: '
+                           f'{sorted(DEFAULT_TRAIN_CFG)}')
         self.num_points = int(train_cfg.get('num_points', 12544))
         self.oversample_ratio = float(train_cfg.get('oversample_ratio', 3.0))
         self.importance_sample_ratio = float(train_cfg.get('importance_sample_ratio', 0.75))
