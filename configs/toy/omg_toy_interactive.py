@@ -45,8 +45,9 @@ interactive_train_pipeline = [
     dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
     dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=False),
     dict(type=FilterAnnotations, min_gt_mask_area=16, by_mask=True, keep_empty=False),
-    # A random pixel of each mask becomes a click (reference); N = 8 prompts per image.
-    dict(type=GeneratePrompts, num_prompts=8, mode='point'),
+    # A random pixel of a mask becomes a click (reference); N = 20 prompts per image (the
+    # reference's number; the toy images hold 3-8 segments, so each gets several clicks).
+    dict(type=GeneratePrompts, num_prompts=20, mode='point'),
     dict(type=PackInteractiveInputs),
 ]
 interactive_test_pipeline = [

@@ -31,7 +31,7 @@ def test_toy_interactive_config_trains_both_tasks_and_tests_both(toy_data_root):
     train = DATASETS.build(cfg.train_dataloader.dataset)
     panoptic, prompted = train[0], train[len(train) - 1]
     assert 'prompts' not in panoptic['data_samples']
-    assert len(prompted['data_samples'].prompts) == 8
+    assert len(prompted['data_samples'].prompts) == 20
     model = MODELS.build(cfg.model)
     model.train()
     for sample in (panoptic, prompted):

@@ -113,3 +113,15 @@ def test_vipseg_720p_copy_keeps_codes_and_aspect_ratio(tmp_path, capsys):
     assert cv2.imread(str(tmp_path / 'out' / 'imgs' / 'v' / '0.jpg')).shape == (720, 1280, 3)
     assert (tmp_path / 'out' / 'val.txt').read_text() == 'v\n'
     assert tool.main(['--src', str(tmp_path / 'missing'), '--dst', str(tmp_path)]) == 1
+
+
+def test_video_memory_reports_peaks_per_length(tmp_path, tiny_cfg, single_thread, capsys):
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['data_preprocessor']['type'] = 'VideoSegDataPreprocessor'
+    cfg['video_cfg'] = dict(clip_size=2, clip_size_small=2)
+    Config(dict(model=cfg)).dump(str(tmp_path / 'config.py'))
+    tool = load_tool('video_memory')
+    assert tool.main([str(tmp_path / 'config.py'), '--frames', '3', '6', '--size', '32',
+                      '32']) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if 'peak tensor memory' in line]
+    assert [line.split()[0] for line in lines] == ['3', '6']

@@ -14,24 +14,27 @@ data_root = 'data/VIPSeg/'
 image_size = (1280, 736)  # (w, h)
 
 # Class names of panoVIPSeg_categories.json, things first (58 things, 66 stuff).
-vipseg_thing_classes = ['door', 'ladder', 'window', 'goal', 'sculpture', 'flag', 'parasol_or_umbrella', 'tent',
- 'roadblock', 'car', 'bus', 'truck', 'bicycle', 'motorcycle', 'ship_or_boat', 'raft',
- 'airplane', 'person', 'cat', 'dog', 'horse', 'cattle', 'other_animal', 'skateboard', 'ball',
- 'box', 'traveling_case_or_trolley_case', 'basket', 'bag_or_package', 'plate',
- 'tub_or_bowl_or_pot', 'bottle_or_cup', 'barrel', 'fishbowl', 'bed', 'pillow', 'table_or_desk',
- 'chair_or_seat', 'bench', 'sofa', 'gun', 'commode', 'roaster', 'refrigerator',
- 'washing_machine', 'Microwave_oven', 'fan', 'painting_or_poster', 'mirror',
- 'flower_pot_or_vase', 'clock', 'screen_or_television', 'computer', 'printer', 'Mobile_phone',
- 'keyboard', 'instrument', 'train']
-vipseg_stuff_classes = ['wall', 'ceiling', 'stair', 'escalator', 'Playground_slide', 'handrail_or_fence', 'rail',
- 'pillar', 'pole', 'floor', 'ground', 'grass', 'sand', 'athletic_field', 'road', 'path',
- 'crosswalk', 'building', 'house', 'bridge', 'tower', 'windmill', 'well_or_well_lid',
- 'other_construction', 'sky', 'mountain', 'stone', 'wood', 'ice', 'snowfield', 'grandstand',
- 'sea', 'river', 'lake', 'waterfall', 'water', 'billboard_or_Bulletin_Board', 'pipeline',
- 'cushion_or_carpet', 'wheeled_machine', 'tyre', 'traffic_light', 'lamp', 'tree', 'flower',
- 'other_plant', 'toy', 'ball_net', 'backboard', 'bat', 'cupboard_or_showcase_or_storage_rack',
- 'trash_can', 'cage', 'shelf', 'bathtub', 'other_machine', 'curtain', 'textiles', 'clothes',
- 'book', 'tool', 'blackboard', 'tissue', 'other_electronic_product', 'fruit', 'food']
+vipseg_thing_classes = [
+    'door', 'ladder', 'window', 'goal', 'sculpture', 'flag', 'parasol_or_umbrella', 'tent',
+    'roadblock', 'car', 'bus', 'truck', 'bicycle', 'motorcycle', 'ship_or_boat', 'raft',
+    'airplane', 'person', 'cat', 'dog', 'horse', 'cattle', 'other_animal', 'skateboard',
+    'ball', 'box', 'traveling_case_or_trolley_case', 'basket', 'bag_or_package', 'plate',
+    'tub_or_bowl_or_pot', 'bottle_or_cup', 'barrel', 'fishbowl', 'bed', 'pillow',
+    'table_or_desk', 'chair_or_seat', 'bench', 'sofa', 'gun', 'commode', 'roaster',
+    'refrigerator', 'washing_machine', 'Microwave_oven', 'fan', 'painting_or_poster',
+    'mirror', 'flower_pot_or_vase', 'clock', 'screen_or_television', 'computer', 'printer',
+    'Mobile_phone', 'keyboard', 'instrument', 'train']
+vipseg_stuff_classes = [
+    'wall', 'ceiling', 'stair', 'escalator', 'Playground_slide', 'handrail_or_fence', 'rail',
+    'pillar', 'pole', 'floor', 'ground', 'grass', 'sand', 'athletic_field', 'road', 'path',
+    'crosswalk', 'building', 'house', 'bridge', 'tower', 'windmill', 'well_or_well_lid',
+    'other_construction', 'sky', 'mountain', 'stone', 'wood', 'ice', 'snowfield',
+    'grandstand', 'sea', 'river', 'lake', 'waterfall', 'water', 'billboard_or_Bulletin_Board',
+    'pipeline', 'cushion_or_carpet', 'wheeled_machine', 'tyre', 'traffic_light', 'lamp',
+    'tree', 'flower', 'other_plant', 'toy', 'ball_net', 'backboard', 'bat',
+    'cupboard_or_showcase_or_storage_rack', 'trash_can', 'cage', 'shelf', 'bathtub',
+    'other_machine', 'curtain', 'textiles', 'clothes', 'book', 'tool', 'blackboard', 'tissue',
+    'other_electronic_product', 'fruit', 'food']
 vocabulary = dict(name='vipseg', thing_classes=vipseg_thing_classes,
                   stuff_classes=vipseg_stuff_classes)
 
