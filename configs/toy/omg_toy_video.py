@@ -3,8 +3,10 @@
 # the validation videos with one pass of online (MinVIS) inference for every video task:
 # VIS AP (YouTube-VIS metric against the YT-VIS-layout json of the same videos), VPQ and STQ
 # (VIPSeg metric), VSS mIoU (VideoSemSegMetric) and J&F (DAVIS metric; the first
-# frame's objects are given). On CPU in a few minutes:
-#   python tools/train.py configs/toy/omg_toy_video.py --work-dir work_dirs/toy_video
+# frame's objects are given). On CPU: 800 iterations + test took 6.6 min on a busy 2-core
+# machine with OMP_NUM_THREADS=1 (several threads fighting over shared cores are much slower):
+#   OMP_NUM_THREADS=1 python tools/train.py configs/toy/omg_toy_video.py \
+#       --work-dir work_dirs/toy_video
 #   python tools/test.py configs/toy/omg_toy_video.py --work-dir work_dirs/toy_video \
 #       --checkpoint $(cat work_dirs/toy_video/last_checkpoint)      # -> metrics.json
 from mmengine.config import read_base
