@@ -12,8 +12,8 @@ def read_version() -> str:
 
 INSTALL_REQUIRES = [
     # torch and torchvision come from the package index together so their builds match.
-    'torch>=2.4,<3',
-    'torchvision>=0.19',
+    'torch>=2.6,<3',
+    'torchvision>=0.21',
     'mmengine>=0.10.4,<0.11',
     'open_clip_torch>=2.24,<4',
     'timm>=1.0,<2',

@@ -8,7 +8,9 @@ modules that register into it the first time it is used, so ``import seg.registr
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
@@ -22,11 +24,14 @@ from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['seg.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['seg.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['seg.engine'])
+LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS,
+                          locations=['seg.engine'])
 
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['seg.datasets'])
 DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['seg.datasets'])
@@ -50,3 +55,7 @@ EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['seg.eva
 
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, locations=['seg.apis'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['seg.apis'])
+
+# Present so MMEngine finds a 'seg' scope for every kind of component it builds.
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS)
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS)

@@ -18,6 +18,8 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 import torch
 
+from seg.engine.checkpoint_loading import load_checkpoint_file
+
 from seg.registry import MODELS
 from .convert import ConversionReport, convert_state_dict
 from .reading import read_checkpoint_weights
@@ -45,12 +47,12 @@ class ReferenceCase:
         return self.description['tolerances']
 
     def load(self, file_name: str) -> Any:
-        """A case file (dicts / lists of tensors and plain values, hence weights_only=False:
-        case folders are trusted test data)."""
+        """A case file (dicts / lists of tensors and plain values), read with
+        ``weights_only=True`` and the checkpoint allow-list like every other file."""
         path = self.root / file_name
         if not path.is_file():
             raise FileNotFoundError(f'reference case {self.root} lacks {file_name}')
-        return torch.load(path, map_location='cpu', weights_only=False)
+        return load_checkpoint_file(str(path))
 
     def has(self, file_name: str) -> bool:
         return (self.root / file_name).is_file()

@@ -9,7 +9,6 @@ for the pixel decoder and stacking them along the height of the mask features, s
 predicts a tube. Parameter names follow the reference so its checkpoints load unchanged.
 """
 import copy
-import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -21,7 +20,7 @@ from seg.registry import MODELS
 from seg.models.layers import Mask2FormerTransformerDecoder, SinePositionalEncoding3D
 from .mask_pooling import mask_pool
 from .set_criterion import SetCriterion
-from .text_classifier import CosineTextClassifier
+from .text_classifier import REFERENCE_LOGIT_SCALE, CosineTextClassifier
 
 
 def _mlp(in_channels: int, hidden_channels: int, out_channels: int) -> nn.Sequential:
@@ -67,7 +66,7 @@ class OMGHead(BaseModule):
                  transformer_decoder: Optional[dict] = None,
                  positional_encoding: Optional[dict] = None,
                  clip_embed_dim: int = 768,
-                 logit_scale: float = math.log(100.0),
+                 logit_scale: float = REFERENCE_LOGIT_SCALE,
                  enable_prompt_queries: bool = False,
                  prompt_position_feats: int = 128,
                  loss_cls: Optional[dict] = None,

@@ -1,22 +1,26 @@
 """Open-vocabulary classifier: cosine similarity with CLIP text embeddings."""
-import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
+# The reference's literal value (about ln 100 = 4.60517); kept exactly so released checkpoints
+# give identical class logits.
+REFERENCE_LOGIT_SCALE = 4.6052
+
+
 class CosineTextClassifier(nn.Module):
     """Scores query embeddings against per-class text prototypes.
 
     The prototypes (K, P, D) hold P synonyms per class; a query's class logit is the best cosine
-    over the synonyms times a fixed ``exp(logit_scale)`` (4.6052 = ln 100, as the reference). An
+    over the synonyms times a fixed ``exp(logit_scale)`` (4.6052, about ln 100, as the reference). An
     all-zero background prototype is appended, so the background logit is always 0 and softmax
     cross-entropy over K + 1 classes works. Prototypes are buffers outside the state dict: they
     come from the text-embedding file of the current vocabulary, not from checkpoints.
     """
 
-    def __init__(self, embed_dim: int, logit_scale: float = math.log(100.0)):
+    def __init__(self, embed_dim: int, logit_scale: float = REFERENCE_LOGIT_SCALE):
         super().__init__()
         self.embed_dim = embed_dim
         self.register_buffer('logit_scale', torch.tensor(float(logit_scale)), persistent=False)
