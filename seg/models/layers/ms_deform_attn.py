@@ -12,6 +12,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+IMPLEMENTATIONS = ('points_major', 'reference', 'compiled')
+
+
+def _level_shapes(spatial_shapes: torch.Tensor, num_levels: int, num_value: int) -> list:
+    shapes = [(int(h), int(w)) for h, w in spatial_shapes.tolist()]
+    if len(shapes) != num_levels:
+        raise ValueError(f'spatial_shapes has {len(shapes)} levels, sampling_locations '
+                         f'{num_levels}')
+    if sum(h * w for h, w in shapes) != num_value:
+        raise ValueError(f'spatial_shapes {shapes} cover {sum(h * w for h, w in shapes)} '
+                         f'positions but value has {num_value}')
+    return shapes
+
+
 def multi_scale_deformable_attn(value: torch.Tensor, spatial_shapes: torch.Tensor,
                                 sampling_locations: torch.Tensor,
                                 attention_weights: torch.Tensor) -> torch.Tensor:
@@ -29,13 +43,7 @@ def multi_scale_deformable_attn(value: torch.Tensor, spatial_shapes: torch.Tenso
     """
     batch, num_value, num_heads, head_dims = value.shape
     _, num_queries, _, num_levels, num_points, _ = sampling_locations.shape
-    shapes = [(int(h), int(w)) for h, w in spatial_shapes.tolist()]
-    if len(shapes) != num_levels:
-        raise ValueError(f'spatial_shapes has {len(shapes)} levels, sampling_locations '
-                         f'{num_levels}')
-    if sum(h * w for h, w in shapes) != num_value:
-        raise ValueError(f'spatial_shapes {shapes} cover {sum(h * w for h, w in shapes)} '
-                         f'positions but value has {num_value}')
+    shapes = _level_shapes(spatial_shapes, num_levels, num_value)
     out_dtype = value.dtype
     # grid_sample wants one dtype; keep the higher precision of the two (sampling positions
     # in bf16 would be off by a fraction of a pixel on large maps).
@@ -62,6 +70,54 @@ def multi_scale_deformable_attn(value: torch.Tensor, spatial_shapes: torch.Tenso
     return output.transpose(1, 2).contiguous().to(out_dtype)
 
 
+def multi_scale_deformable_attn_points_major(value: torch.Tensor, spatial_shapes: torch.Tensor,
+                                             sampling_locations: torch.Tensor,
+                                             attention_weights: torch.Tensor) -> torch.Tensor:
+    """Same result as :func:`multi_scale_deformable_attn` (to float rounding, ~1e-6), faster.
+
+    The sampling grid is laid out (points, queries) instead of (queries, points), so
+    ``grid_sample`` writes (B * heads, d, points, Q) and the weighted sum over points reduces a
+    middle axis with Q contiguous (vectorised) instead of a short innermost axis; levels are
+    accumulated without stacking. About 2.7x faster on CPU at paper widths (PERF note).
+    """
+    batch, num_value, num_heads, head_dims = value.shape
+    _, num_queries, _, num_levels, num_points, _ = sampling_locations.shape
+    shapes = _level_shapes(spatial_shapes, num_levels, num_value)
+    out_dtype = value.dtype
+    compute_dtype = torch.promote_types(value.dtype, sampling_locations.dtype)
+    value = value.to(compute_dtype)
+    # (B, Q, heads, levels, points, 2) -> (B * heads, levels, points, Q, 2)
+    grids = (2 * sampling_locations - 1).to(compute_dtype).permute(0, 2, 3, 4, 1, 5).flatten(0, 1)
+    # (B, Q, heads, levels, points) -> (B * heads, levels, 1, points, Q)
+    weights = attention_weights.to(compute_dtype).permute(0, 2, 3, 4, 1).flatten(0, 1)[:, :, None]
+    output = None
+    for level, value_level in enumerate(value.split([h * w for h, w in shapes], dim=1)):
+        height, width = shapes[level]
+        value_level = value_level.permute(0, 2, 3, 1).reshape(
+            batch * num_heads, head_dims, height, width)
+        sampled = F.grid_sample(value_level, grids[:, level], mode='bilinear',
+                                padding_mode='zeros', align_corners=False)  # (BH, d, P, Q)
+        term = (sampled * weights[:, level]).sum(2)
+        output = term if output is None else output + term
+    output = output.view(batch, num_heads * head_dims, num_queries)
+    return output.transpose(1, 2).contiguous().to(out_dtype)
+
+
+_compiled_attention = None
+
+
+def _compiled_points_major():
+    """``torch.compile`` of the points-major function, built on first use."""
+    global _compiled_attention
+    if _compiled_attention is None:
+        if not hasattr(torch, 'compile'):
+            raise RuntimeError("impl='compiled' needs torch.compile (torch >= 2.0), "
+                               f'this is torch {torch.__version__}')
+        _compiled_attention = torch.compile(multi_scale_deformable_attn_points_major,
+                                            dynamic=None)
+    return _compiled_attention
+
+
 class MultiScaleDeformableAttention(nn.Module):
     """Deformable attention over several feature levels (mmcv 2.x semantics and names).
 
@@ -75,11 +131,19 @@ class MultiScaleDeformableAttention(nn.Module):
         num_points: sampling points per head and level.
         dropout: dropout on the projected output before the residual.
         batch_first: inputs are (B, N, C) if True, else (N, B, C).
+        impl: sampling implementation: ``'points_major'`` (default, fastest in plain PyTorch),
+            ``'reference'`` (mmcv's per-level layout, bit-exact with it) or ``'compiled'``
+            (``torch.compile`` of points_major; raises if torch.compile cannot run).
     """
 
     def __init__(self, embed_dims: int = 256, num_heads: int = 8, num_levels: int = 4,
-                 num_points: int = 4, dropout: float = 0.1, batch_first: bool = True) -> None:
+                 num_points: int = 4, dropout: float = 0.1, batch_first: bool = True,
+                 impl: str = 'points_major') -> None:
         super().__init__()
+        if impl not in IMPLEMENTATIONS:
+            raise ValueError(f'MultiScaleDeformableAttention impl must be one of '
+                             f'{IMPLEMENTATIONS}, got {impl!r}')
+        self.impl = impl
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims ({embed_dims}) must be divisible by num_heads '
                              f'({num_heads})')
@@ -177,7 +241,11 @@ class MultiScaleDeformableAttention(nn.Module):
         else:
             raise ValueError(f'last dim of reference_points must be 2 or 4, got '
                              f'{tuple(reference_points.shape)}')
-        output = multi_scale_deformable_attn(value, spatial_shapes, locations, weights)
+        attention = dict(points_major=multi_scale_deformable_attn_points_major,
+                         reference=multi_scale_deformable_attn)
+        function = (_compiled_points_major() if self.impl == 'compiled'
+                    else attention[self.impl])
+        output = function(value, spatial_shapes, locations, weights)
         output = self.output_proj(output)
         if not self.batch_first:
             output = output.transpose(0, 1)

@@ -50,6 +50,10 @@ def restore_mask_logits(mask_pred: Tensor, img_shape: Sequence[int],
     if ori_shape is None:
         return mask_pred
     ori_height, ori_width = int(ori_shape[0]), int(ori_shape[1])
+    if (ori_height, ori_width) == (img_height, img_width):
+        # Same-size bilinear resizing (align_corners=False) has weights 1 and 0: the identity
+        # for finite logits. Skipping it saves a full copy of (N, H, W) at large sizes.
+        return mask_pred
     return F.interpolate(mask_pred[:, None], size=(ori_height, ori_width), mode='bilinear',
                          align_corners=False)[:, 0]
 

@@ -1,0 +1,76 @@
+"""bf16 autocast on CPU stays close to fp32 for inference and for a training step.
+
+Tolerances (bf16 keeps 8 mantissa bits, ~0.4% per rounding, compounded over the network):
+the last layer's mask and class logits within 5% of their fp32 range; every loss within 5%
+relative; the flattened gradient within cosine 0.99 of the fp32 one.
+"""
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+
+from seg.registry import DATASETS, MODELS
+
+
+@pytest.fixture(scope='module')
+def batch(toy_data_root):
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
+                dict(type='Resize', scale=(64, 64), keep_ratio=True), dict(type='PackSegInputs')]
+    dataset = DATASETS.build(dict(
+        type='CocoPanopticDataset', data_root=str(toy_data_root),
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        pipeline=pipeline))
+    return pseudo_collate([dataset[i] for i in range(2)])
+
+
+@pytest.fixture
+def model(tiny_cfg):
+    torch.manual_seed(0)
+    segmentor = MODELS.build(tiny_cfg)
+    segmentor.init_weights()
+    return segmentor
+
+
+def _bf16():
+    return torch.autocast('cpu', dtype=torch.bfloat16)
+
+
+def _within_range_fraction(got: torch.Tensor, expected: torch.Tensor, fraction: float) -> None:
+    scale = expected.abs().max().item()
+    error = (got.float() - expected).abs().max().item()
+    assert error <= fraction * scale, f'max error {error:.4g} > {fraction} * {scale:.4g}'
+
+
+def test_bf16_inference_outputs_stay_close_to_fp32(model, batch):
+    model.eval()
+    data = model.data_preprocessor(batch, False)
+    with torch.no_grad():
+        expected = model(**data, mode='tensor')
+        with _bf16():
+            got = model(**data, mode='tensor')
+    assert got['mask_preds'][-1].dtype == torch.bfloat16  # autocast really ran in bf16
+    for key in ('mask_preds', 'cls_preds'):
+        _within_range_fraction(got[key][-1], expected[key][-1], 0.05)
+
+
+def test_bf16_training_step_stays_close_to_fp32(model, batch):
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    results = []
+    for autocast in (False, True):
+        model.zero_grad()
+        torch.manual_seed(1)  # the same point sampling in both runs
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+            losses = model(**data, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        loss.backward()
+        gradient = torch.cat([p.grad.flatten() for p in model.parameters()
+                              if p.grad is not None])
+        results.append(({k: v.detach().float() for k, v in losses.items()}, gradient))
+    (expected_losses, expected_grad), (got_losses, got_grad) = results
+    assert expected_losses.keys() == got_losses.keys()
+    for key, expected in expected_losses.items():
+        torch.testing.assert_close(got_losses[key], expected, rtol=0.05, atol=1e-3,
+                                   msg=f'{key} differs')
+    cosine = torch.nn.functional.cosine_similarity(got_grad, expected_grad, dim=0)
+    assert cosine > 0.99, f'gradient cosine {cosine:.4f}'
