@@ -11,7 +11,6 @@ k = object k, 0 background, 255 void) to follow those objects instead (VOS). Wri
 DIR/frames/<index>.png and DIR/<video name>_<task>.gif (or .mp4).
 """
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import List
@@ -93,8 +92,6 @@ def main(argv=None) -> int:
     if args.first_frame_masks:
         masks, ids = first_frame_objects(args.first_frame_masks)
     predictor = Predictor.from_config(args.config, args.checkpoint, device=args.device)
-    # VOS only when first-frame masks are given, whatever the config's video_cfg says.
-    predictor.model.video_cfg = dataclasses.replace(predictor.model.video_cfg, vos_on=False)
     result = predictor.predict_video(frames, task=args.task, first_frame_masks=masks,
                                      object_ids=ids)
     out_dir = Path(args.out_dir)

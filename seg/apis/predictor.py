@@ -273,12 +273,14 @@ class Predictor:
                 dict(inputs=[inputs for inputs, _ in packed[start:stop]]))
             return data['inputs']
 
-        video_cfg = self.model.video_cfg
+        # VOS runs exactly when first-frame masks are given, whatever the config's video_cfg
+        # says (a VOS config without masks would have nothing to propagate).
+        video_cfg = dataclasses.replace(self.model.video_cfg,
+                                        vos_on=first_frame_masks is not None)
         if first_frame_masks is not None:
             masks, ids = check_first_frame_masks(first_frame_masks, size, object_ids)
             samples[0].gt_instances = InstanceData(masks=masks.to(self.device),
                                                    instances_ids=ids.to(self.device))
-            video_cfg = dataclasses.replace(video_cfg, vos_on=True)
         names = self.class_names
         frame_results: List[ImageResult] = [None] * len(samples)
         vos_maps: List[np.ndarray] = [None] * len(samples)

@@ -1,6 +1,7 @@
 """The Python API on a tiny random model: every task returns well-formed results, bad inputs
 raise clear errors."""
 import copy
+import dataclasses
 
 import cv2
 import numpy as np
@@ -158,6 +159,14 @@ def test_video_ids_are_stable_and_first_frame_objects_are_followed(predictor, im
     from_folder = predictor.predict_video(folder, task='panoptic')
     assert len(from_folder) == 3 and from_folder.frames[2].instances is None
     assert np.array_equal(from_folder.frames[0].panoptic, video.frames[0].panoptic)
+    # A config that asks for VOS still runs without first-frame masks (nothing to follow).
+    vos_config = predictor.model.video_cfg
+    predictor.model.video_cfg = dataclasses.replace(vos_config, vos_on=True)
+    try:
+        without_masks = predictor.predict_video(frames, task='panoptic')
+    finally:
+        predictor.model.video_cfg = vos_config
+    assert without_masks.vos is None and len(without_masks) == 3
     with pytest.raises(ValueError, match='first-frame masks have size'):
         predictor.predict_video(frames, first_frame_masks=first_masks[:, :10])
     with pytest.raises(ValueError, match='frame 1 has size'):
