@@ -4,7 +4,6 @@ Classes come from the json (things first, then stuff, each in json order) unless
 selects a subset or an order; either way labels are contiguous, things in ``[0, num_things)``.
 """
 import copy
-import json
 import os.path as osp
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -12,6 +11,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from seg.registry import DATASETS, TRANSFORMS
+from .json_io import read_json_file
 
 CLASS_KEYS = ('classes', 'thing_classes', 'stuff_classes')
 FILTER_KEYS = ('filter_empty_gt', 'min_size')
@@ -97,13 +97,7 @@ class CocoPanopticDataset(BaseDataset):
 
     # ----------------------------------------------------------------------------- json parsing
     def _read_json(self) -> dict:
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'panoptic annotation file not found: {self.ann_file}')
-        try:
-            with open(self.ann_file, encoding='utf-8') as handle:
-                content = json.load(handle)
-        except json.JSONDecodeError as error:
-            raise ValueError(f'{self.ann_file} is not valid json: {error}') from error
+        content = read_json_file(self.ann_file, 'panoptic annotation file')
         if not isinstance(content, dict):
             raise ValueError(f'{self.ann_file}: expected a json object with images, annotations '
                              f'and categories, got {type(content).__name__}')

@@ -13,7 +13,6 @@ PNG codes: 0 is void; a stuff pixel holds ``category_id + 1``; a thing pixel hol
 things. Code 200 (a thing code of the stuff class 1) is a known annotation error of VIPSeg and
 is treated as void, as the reference does.
 """
-import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from seg.registry import DATASETS
 from seg.utils.constants import VOID_LABEL
+from .json_io import read_json_file
 from .video_dataset import BaseVideoDataset
 
 THING_CODE_MIN = 129
@@ -132,13 +132,7 @@ class VIPSegDataset(BaseVideoDataset):
         path = self.categories_file
         if not osp.isabs(path):
             path = osp.join(self.data_root, path)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'VIPSeg category file not found: {path}')
-        try:
-            with open(path, encoding='utf-8') as handle:
-                categories = json.load(handle)
-        except json.JSONDecodeError as error:
-            raise ValueError(f'{path} is not valid json: {error}') from error
+        categories = read_json_file(path, 'VIPSeg category file')
         if isinstance(categories, dict):
             categories = categories.get('categories')
         if not isinstance(categories, list):

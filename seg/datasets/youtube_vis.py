@@ -11,7 +11,6 @@ official files (reference section 3)::
 
 All classes are things. Masks are decoded per frame (polygons or RLE, pycocotools).
 """
-import json
 import os.path as osp
 from collections import defaultdict
 from typing import Dict, List, Tuple
@@ -20,6 +19,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from seg.registry import DATASETS
+from .json_io import read_json_file
 from .video_dataset import BaseVideoDataset
 
 
@@ -87,14 +87,7 @@ class YouTubeVISDataset(BaseVideoDataset):
 
     def _content(self) -> dict:
         if getattr(self, '_json', None) is None:
-            if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(f'YouTube-VIS annotation file not found: '
-                                        f'{self.ann_file}')
-            try:
-                with open(self.ann_file, encoding='utf-8') as handle:
-                    content = json.load(handle)
-            except json.JSONDecodeError as error:
-                raise ValueError(f'{self.ann_file} is not valid json: {error}') from error
+            content = read_json_file(self.ann_file, 'YouTube-VIS annotation file')
             if not isinstance(content, dict):
                 raise ValueError(f'{self.ann_file}: expected a json object')
             if 'images' not in content and content.get('videos') and \
