@@ -6,52 +6,24 @@ shared/reference_outputs/case_small (reference OMG-Seg code at feat_channels 64,
 classifier, the backbone features of a 2-image batch, every prediction's class logits, first
 and last mask logits, the cross-attention masks, and the same for a 2-frame clip.
 """
-from pathlib import Path
-
 import pytest
 import torch
 
 from seg.models.heads import OMGHead
 
-DATA = Path(__file__).parents[2] / 'data' / 'reference_small' / 'head_case_small.pth'
-CHANNELS = 64
-
-
-def build_case_head() -> OMGHead:
-    layer_attention = dict(embed_dims=CHANNELS, num_heads=4, dropout=0.0, batch_first=True)
-    return OMGHead(
-        in_channels=[40, 80, 160, 320], feat_channels=CHANNELS, out_channels=CHANNELS,
-        num_things_classes=3, num_stuff_classes=2, num_queries=12,
-        pixel_decoder=dict(
-            type='MSDeformAttnPixelDecoder', num_outs=3,
-            encoder=dict(num_layers=2, layer_cfg=dict(
-                self_attn_cfg=dict(embed_dims=CHANNELS, num_heads=4, num_levels=3,
-                                   num_points=4, dropout=0.0, batch_first=True),
-                ffn_cfg=dict(embed_dims=CHANNELS, feedforward_channels=128, num_fcs=2,
-                             ffn_drop=0.0, act_cfg=dict(type='ReLU', inplace=True)))),
-            positional_encoding=dict(num_feats=CHANNELS // 2, normalize=True)),
-        positional_encoding=dict(num_feats=CHANNELS // 2, normalize=True),
-        transformer_decoder=dict(num_layers=3, return_intermediate=True, layer_cfg=dict(
-            self_attn_cfg=layer_attention, cross_attn_cfg=layer_attention,
-            ffn_cfg=dict(embed_dims=CHANNELS, feedforward_channels=128, num_fcs=2,
-                         ffn_drop=0.0, act_cfg=dict(type='ReLU', inplace=True)))),
-        clip_embed_dim=64, enable_prompt_queries=True,
-        train_cfg=dict(num_points=64))
+# Fixtures `reference_head_case` (the data file) and `reference_case_head` (the head built at the
+# case's reduced size, loaded strictly with its weights and text classifier) come from
+# tests/models/conftest.py.
 
 
 @pytest.fixture(scope='module')
-def case():
-    return torch.load(DATA, weights_only=False)
+def case(reference_head_case):
+    return reference_head_case
 
 
 @pytest.fixture(scope='module')
-def head(case):
-    torch.manual_seed(0)
-    model = build_case_head()
-    missing, unexpected = model.load_state_dict(case['head_state_dict'], strict=True)
-    assert not missing and not unexpected
-    model.text_classifier.set_embeddings(case['text_classifier'])
-    return model.eval()
+def head(reference_case_head):
+    return reference_case_head
 
 
 def capture_cross_attention_masks(head):
@@ -65,9 +37,8 @@ def capture_cross_attention_masks(head):
     return masks, handles
 
 
-def test_state_dict_keys_match_the_reference(case):
-    model = build_case_head()
-    ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+def test_state_dict_keys_match_the_reference(case, head):
+    ours = {k: tuple(v.shape) for k, v in head.state_dict().items()}
     reference = {k: tuple(v.shape) for k, v in case['head_state_dict'].items()}
     assert ours == reference
 
