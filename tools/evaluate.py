@@ -9,11 +9,13 @@ Tasks (all values are fractions in [0, 1]; -1 where COCO says undefined; null = 
   semantic                            --gt-dir --pred-dir (--meta META.json | --num-classes N)
                                       [--ignore-index 255]
   vipseg-vpq                          --gt-json --gt-dir --pred-json --pred-dir
-                                      [--windows 1 2 4 6 8]
+                                      [--windows 1 2 4 6 8] [--nproc N]
   vipseg-stq                          --gt-json --gt-dir --pred-json --pred-dir [--num-classes N]
+                                      [--nproc N]
   davis                               --davis-root DIR --results-dir DIR [--set val]
                                       [--resolution 480p]
-A table is printed; `--out` writes the full result as JSON.
+A table is printed; `--out` writes the full result as JSON. `--nproc N` evaluates videos in N
+processes (spawned, ~1-2 s start-up each); the result is identical to --nproc 1.
 """
 import argparse
 import json
@@ -45,12 +47,14 @@ def _semantic(args) -> dict:
 
 def _vpq(args) -> dict:
     return F.evaluate_vipseg_vpq(args.gt_json, args.gt_dir, args.pred_json, args.pred_dir,
-                                 windows=args.windows, progress=args.progress)
+                                 windows=args.windows, progress=args.progress,
+                                 nproc=args.nproc)
 
 
 def _stq(args) -> dict:
     return F.evaluate_vipseg_stq(args.gt_json, args.gt_dir, args.pred_json, args.pred_dir,
-                                 num_classes=args.num_classes, progress=args.progress)
+                                 num_classes=args.num_classes, progress=args.progress,
+                                 nproc=args.nproc)
 
 
 def _davis(args) -> dict:
@@ -110,6 +114,13 @@ TASKS: Dict[str, tuple] = {
 }
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                              task, 'panoptic quality (panopticapi rules)'))
         for name in ('--gt-json', '--gt-dir', '--pred-json', '--pred-dir'):
             sub.add_argument(name, required=True)
+        if task.startswith('vipseg'):
+            sub.add_argument('--nproc', type=_positive_int, default=1,
+                             help='processes evaluating videos in parallel (default 1)')
         if task == 'vipseg-vpq':
             sub.add_argument('--windows', type=int, nargs='+', default=list(F.VIPSEG_WINDOWS),
                              help='window sizes in frames (Cityscapes-VPS k=0/5/10/15: 1 2 3 4)')

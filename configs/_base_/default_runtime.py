@@ -3,6 +3,7 @@ from mmengine.runner import LogProcessor
 from mmengine.visualization import LocalVisBackend, Visualizer
 
 from seg.engine.checkpoint_hook import AtomicCheckpointHook
+from seg.engine.vocabulary_check_hook import VocabularyCheckHook
 
 default_scope = 'seg'
 
@@ -13,6 +14,8 @@ default_hooks = dict(
     # Atomic writes (a kill while saving keeps the previous checkpoint) and exact resumption.
     checkpoint=dict(type=AtomicCheckpointHook, interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type=DistSamplerSeedHook))
+# Training stops before the first step if the model's classes differ from the data's.
+custom_hooks = [dict(type=VocabularyCheckHook)]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -7,6 +7,8 @@ from .panoptic_utils import id_to_rgb, read_panoptic_png, rgb_to_id, write_panop
 from .skip_bad_samples import SkipBadSamplesDataset
 from .toy_data import TOY_CATEGORIES, generate_toy_dataset, render_toy_sample
 from .davis import DAVISDataset
+from .joint import DATA_TAGS, JointDataset
+from .samplers import SingleSourceBatchSampler
 from .video_dataset import BaseVideoDataset
 from .vipseg import VIPSegDataset
 from .youtube_vis import YouTubeVISDataset
@@ -15,5 +17,6 @@ __all__ = [
     'CocoPanopticDataset', 'CocoPanopticInteractiveDataset', 'ADE20KPanopticDataset',
     'rgb_to_id', 'id_to_rgb', 'read_panoptic_png', 'write_panoptic_png',
     'TOY_CATEGORIES', 'generate_toy_dataset', 'render_toy_sample', 'BaseVideoDataset',
-    'YouTubeVISDataset', 'VIPSegDataset', 'DAVISDataset', 'SkipBadSamplesDataset'
+    'YouTubeVISDataset', 'VIPSegDataset', 'DAVISDataset', 'SkipBadSamplesDataset',
+    'DATA_TAGS', 'JointDataset', 'SingleSourceBatchSampler'
 ]

@@ -55,6 +55,7 @@ class CocoPanopticDataset(BaseDataset):
     info holds img_path, img_id, seg_map_path, height, width, segments_info (json segments plus
     ``label`` and ``is_thing``) and ignored_segment_ids (segments of unselected classes).
     """
+    required_prefix_keys = ('img', 'seg')  # data_prefix keys the data infos need
 
     def __init__(self,
                  ann_file: str = 'annotations/panoptic_train2017.json',
@@ -71,9 +72,10 @@ class CocoPanopticDataset(BaseDataset):
                  max_refetch: int = 1000) -> None:
         data_prefix = dict(data_prefix)
         filter_cfg = dict(filter_cfg or {})
-        for key in ('img', 'seg'):
+        for key in self.required_prefix_keys:
             if key not in data_prefix:
-                raise KeyError(f'CocoPanopticDataset data_prefix needs "{key}", got {data_prefix}')
+                raise KeyError(f'{type(self).__name__} data_prefix needs "{key}", got '
+                               f'{data_prefix}')
         unknown = set(filter_cfg) - set(FILTER_KEYS)
         if unknown:
             raise ValueError(f'unknown filter_cfg keys {sorted(unknown)}; allowed {FILTER_KEYS}')
@@ -253,8 +255,7 @@ class CocoPanopticDataset(BaseDataset):
         min_size = self.filter_cfg.get('min_size', 0)
         kept = []
         for info in self.data_list:
-            has_instance = any(seg['is_thing'] and not seg['iscrowd']
-                               for seg in info['segments_info'])
+            has_instance = self._has_instance(info)
             if (has_instance or not filter_empty_gt) and min(info['width'],
                                                              info['height']) >= min_size:
                 kept.append(info)
@@ -266,6 +267,11 @@ class CocoPanopticDataset(BaseDataset):
                       f'{len(self.data_list) - len(kept)} of {len(self.data_list)} images of '
                       f'{self.ann_file}', logger='current')
         return kept
+
+    @staticmethod
+    def _has_instance(info: dict) -> bool:
+        """Whether the data info has a non-crowd thing (``filter_empty_gt`` keeps it)."""
+        return any(seg['is_thing'] and not seg['iscrowd'] for seg in info['segments_info'])
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Contiguous labels of the segments of image ``idx`` (for class-balanced sampling)."""

@@ -58,7 +58,7 @@ def _plan_objects(num_frames: int, rng: np.random.Generator) -> List[dict]:
         first, last = 0, num_frames - 1
         if index > 0 and rng.random() < 0.4:
             first = int(rng.integers(1, max(num_frames // 2, 2)))
-        if index > 0 and rng.random() < 0.4:
+        if index > 0 and rng.random() < 0.4 and first + 2 < num_frames:  # short videos
             last = int(rng.integers(max(first + 2, num_frames // 2), num_frames))
         objects.append(dict(
             name=name, shape=shape, first=first, last=min(last, num_frames - 1),

@@ -45,19 +45,28 @@ class Vocabulary:
 
     @classmethod
     def build(cls, cfg: dict) -> 'Vocabulary':
-        """From a config: ``dict(thing_classes=[...], stuff_classes=[...], name=...)`` or
-        ``dict(ann_file=..., name=...)`` (a COCO-panoptic json)."""
+        """From a config, one of:
+
+        * ``dict(thing_classes=[...], stuff_classes=[...], name=...)``;
+        * ``dict(ann_file=..., name=...)``: the categories of a COCO-panoptic json;
+        * ``dict(file=..., name=...)``: a class-names file (``.json`` / ``.txt``, see
+          ``seg.vocab.runtime_vocabulary``); ``name`` defaults to the file stem;
+        * ``dict(merge=[cfg or None, ...], name=..., synonym_policy='first')``: the merged
+          vocabulary of several datasets (``seg.vocab.merge``; ``None`` = class-agnostic
+          source), as the joint training datasets build it.
+        """
+        if isinstance(cfg, Vocabulary):
+            return cfg
         cfg = dict(cfg)
         name = cfg.pop('name', None)
-        if 'ann_file' in cfg:
-            ann_file = cfg.pop('ann_file')
-            if cfg:
-                raise KeyError(f'unknown vocabulary keys with ann_file: {sorted(cfg)}')
-            return cls.from_panoptic_json(ann_file, name)
+        for key, builder in (('ann_file', cls._from_ann_file), ('file', cls._from_names_file),
+                             ('merge', cls._from_merge)):
+            if key in cfg:
+                return builder(cfg, name)
         unknown = set(cfg) - {'thing_classes', 'stuff_classes'}
         if unknown:
             raise KeyError(f'unknown vocabulary keys: {sorted(unknown)}; expected '
-                           'thing_classes, stuff_classes, name (or ann_file, name)')
+                           'thing_classes, stuff_classes, name (or ann_file / file / merge)')
         if name is None:
             raise KeyError('a vocabulary given by class lists needs a "name"')
         things: Sequence[str] = tuple(cfg.get('thing_classes', ()))
@@ -65,3 +74,30 @@ class Vocabulary:
         if not things and not stuff:
             raise ValueError(f'vocabulary "{name}" has no classes')
         return cls(tuple(things), tuple(stuff), name)
+
+    @staticmethod
+    def _only(cfg: dict, key: str, allowed: Sequence[str] = ()) -> None:
+        unknown = set(cfg) - {key, *allowed}
+        if unknown:
+            raise KeyError(f'unknown vocabulary keys with {key}: {sorted(unknown)}')
+
+    @classmethod
+    def _from_ann_file(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':
+        cls._only(cfg, 'ann_file')
+        return cls.from_panoptic_json(cfg['ann_file'], name)
+
+    @classmethod
+    def _from_names_file(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':
+        from .runtime_vocabulary import read_class_names_file  # imports this module
+        cls._only(cfg, 'file')
+        things, stuff = read_class_names_file(cfg['file'])
+        if not things and not stuff:
+            raise ValueError(f'class names file {cfg["file"]} lists no classes')
+        return cls(tuple(things), tuple(stuff), name or Path(cfg['file']).stem)
+
+    @classmethod
+    def _from_merge(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':
+        from .merge import merge_vocabularies  # imports this module
+        cls._only(cfg, 'merge', ('synonym_policy',))
+        sources = [None if source is None else cls.build(source) for source in cfg['merge']]
+        return merge_vocabularies(sources, cfg.get('synonym_policy', 'first'), name).vocabulary

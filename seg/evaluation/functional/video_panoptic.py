@@ -14,9 +14,11 @@ thing listed first in a video is treated as crowd, as in the official script), v
 Each frame is read once: its pixels become one (GT segment, predicted segment) count matrix
 over the video-level segment lists; windows and STQ are sums of these matrices.
 """
+import multiprocessing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -209,10 +211,28 @@ def check_windows(windows: Sequence[int]) -> List[int]:
     return values
 
 
-def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_dir: PathLike,
-                progress: bool = False) -> Tuple[PanopticCategories,
-                                                 Iterator[Tuple[str, VideoSegmentCounts]]]:
-    """Categories and a lazy iterator of (video id, counts) over VIPSeg-format files.
+@dataclass(frozen=True)
+class VideoFiles:
+    """One VIPSeg-format video to evaluate: json frame lists and PNG paths (picklable, so a
+    process pool can evaluate videos independently)."""
+    video_id: str
+    gt_segments: List[List[dict]]
+    pred_segments: List[List[dict]]
+    frame_names: List[str]
+    gt_dir: Path
+    pred_dir: Path
+
+    def counts(self, categories: PanopticCategories) -> VideoSegmentCounts:
+        """Read the PNGs (one frame at a time) into per-frame pair counts."""
+        id_maps = ((read_panoptic_png(self.gt_dir / name),
+                    read_panoptic_png(self.pred_dir / name)) for name in self.frame_names)
+        return VideoSegmentCounts(self.gt_segments, self.pred_segments, id_maps, categories,
+                                  where=f'video {self.video_id}', frame_names=self.frame_names)
+
+
+def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_dir: PathLike
+                ) -> Tuple[PanopticCategories, List[VideoFiles]]:
+    """Categories and the GT's videos (in json order) of VIPSeg-format files.
 
     Layout as the official scripts: PNG `<dir>/<video_id>/<file_name>` with the file names of
     the GT json's `videos[].images`; the json `annotations` give per-video frame lists.
@@ -224,40 +244,66 @@ def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_d
                                                                        str(gt_json))}
     pred_frames = {a['video_id']: a['annotations'] for a in require_key(pred, 'annotations',
                                                                          str(pred_json))}
-    videos = require_key(gt, 'videos', str(gt_json))
+    videos = []
+    for video in require_key(gt, 'videos', str(gt_json)):
+        video_id = video['video_id']
+        if video_id not in gt_frames:
+            raise KeyError(f'{gt_json}: no annotations for video {video_id}')
+        if video_id not in pred_frames:
+            raise KeyError(f'{pred_json}: no prediction for the GT video {video_id}')
+        names = [image['file_name'] for image in video['images']]
+        gt_video, pred_video = gt_frames[video_id], pred_frames[video_id]
+        if not len(names) == len(gt_video) == len(pred_video):
+            raise ValueError(f'video {video_id}: {len(names)} images, {len(gt_video)} GT '
+                             f'and {len(pred_video)} predicted frame annotations')
+        videos.append(VideoFiles(video_id, [f['segments_info'] for f in gt_video],
+                                 [f['segments_info'] for f in pred_video], names,
+                                 Path(gt_dir) / video_id, Path(pred_dir) / video_id))
+    return categories, videos
 
-    def videos_iterator():
-        for video in with_progress(videos, progress, len(videos), 'videos'):
-            video_id = video['video_id']
-            if video_id not in gt_frames:
-                raise KeyError(f'{gt_json}: no annotations for video {video_id}')
-            if video_id not in pred_frames:
-                raise KeyError(f'{pred_json}: no prediction for the GT video {video_id}')
-            names = [image['file_name'] for image in video['images']]
-            gt_video, pred_video = gt_frames[video_id], pred_frames[video_id]
-            if not len(names) == len(gt_video) == len(pred_video):
-                raise ValueError(f'video {video_id}: {len(names)} images, {len(gt_video)} GT '
-                                 f'and {len(pred_video)} predicted frame annotations')
-            id_maps = ((read_panoptic_png(Path(gt_dir) / video_id / name),
-                        read_panoptic_png(Path(pred_dir) / video_id / name)) for name in names)
-            yield video_id, VideoSegmentCounts(
-                [f['segments_info'] for f in gt_video], [f['segments_info'] for f in pred_video],
-                id_maps, categories, where=f'video {video_id}', frame_names=names)
 
-    return categories, videos_iterator()
+def map_videos(function: Callable, videos: Sequence, nproc: int = 1,
+               progress: bool = False) -> Iterator:
+    """`function(video)` for every video, in input order; `nproc` > 1 uses a process pool.
+
+    Results come back in the input order, so sums over them are the same as with nproc=1.
+    """
+    if nproc < 1:
+        raise ValueError(f'nproc must be >= 1, got {nproc}')
+    if nproc == 1 or len(videos) < 2:
+        yield from with_progress(map(function, videos), progress, len(videos), 'videos')
+        return
+    with multiprocessing.get_context('spawn').Pool(min(nproc, len(videos))) as pool:
+        yield from with_progress(pool.imap(function, videos), progress, len(videos), 'videos')
+
+
+def _vpq_of_video(video: VideoFiles, categories: PanopticCategories,
+                  windows: Sequence[int]) -> List[Tuple[PQStat, int]]:
+    counts = video.counts(categories)
+    return [counts.window_stats(window) for window in windows]
+
+
+def _stq_of_video(video: VideoFiles, categories: PanopticCategories,
+                  num_classes: Optional[int]) -> STQuality:
+    stq = stq_for_categories(categories, num_classes)
+    video.counts(categories).update_stq(stq, video.video_id)
+    return stq
 
 
 def evaluate_vipseg_vpq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike,
                         pred_dir: PathLike, windows: Sequence[int] = VIPSEG_WINDOWS,
-                        progress: bool = False) -> dict:
-    """VPQ of VIPSeg-format predictions over windows of the given frame counts."""
+                        progress: bool = False, nproc: int = 1) -> dict:
+    """VPQ of VIPSeg-format predictions over windows of the given frame counts.
+
+    `nproc` > 1 evaluates videos in that many processes (same result as nproc=1).
+    """
     windows = check_windows(windows)
-    categories, videos = read_vipseg(gt_json, gt_dir, pred_json, pred_dir, progress)
+    categories, videos = read_vipseg(gt_json, gt_dir, pred_json, pred_dir)
     stats = {w: PQStat.zeros(len(categories)) for w in windows}
     num_windows = dict.fromkeys(windows, 0)
-    for _, video in videos:
-        for window in windows:
-            stat, count = video.window_stats(window)
+    worker = partial(_vpq_of_video, categories=categories, windows=windows)
+    for per_window in map_videos(worker, videos, nproc, progress):
+        for window, (stat, count) in zip(windows, per_window):
             stats[window] += stat
             num_windows[window] += count
     return vpq_summary(stats, num_windows, categories)
@@ -265,10 +311,14 @@ def evaluate_vipseg_vpq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike
 
 def evaluate_vipseg_stq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike,
                         pred_dir: PathLike, num_classes: Optional[int] = None,
-                        progress: bool = False) -> dict:
-    """STQ, AQ and IoU of VIPSeg-format predictions (one sequence per video)."""
-    categories, videos = read_vipseg(gt_json, gt_dir, pred_json, pred_dir, progress)
+                        progress: bool = False, nproc: int = 1) -> dict:
+    """STQ, AQ and IoU of VIPSeg-format predictions (one sequence per video).
+
+    `nproc` > 1 evaluates videos in that many processes (same result as nproc=1).
+    """
+    categories, videos = read_vipseg(gt_json, gt_dir, pred_json, pred_dir)
     stq = stq_for_categories(categories, num_classes)
-    for video_id, video in videos:
-        video.update_stq(stq, video_id)
+    worker = partial(_stq_of_video, categories=categories, num_classes=num_classes)
+    for video_stq in map_videos(worker, videos, nproc, progress):
+        stq.merge(video_stq)
     return stq.result()
