@@ -1,9 +1,12 @@
-"""Speed and memory of a config's model, data pipeline and PQ evaluator.
+"""Speed and memory of a config's model, data pipeline and evaluators.
 
     python tools/benchmark.py CONFIG [--cfg-options k=v ...] [--device cpu|cuda] [--threads N]
         [--size H W] [--runs N] [--warmup N] [--batch N] [--amp none|bf16|fp16]
-        [--what inference,train,data,eval]
-        [--data-samples N] [--eval-images N] [--eval-segments N] [--out result.json]
+        [--what inference,train,data,eval,video] [--frames N]
+        [--data-samples N] [--eval-images N] [--eval-segments N] [--pq-baseline]
+        [--eval-videos N] [--eval-frames N] [--eval-video-segments N] [--eval-nproc N ...]
+        [--compare-hf [--hf-sizes 512 1024] [--hf-in-channels 192 384 768 1536]]
+        [--out result.json]
 Every option is described by --help.
 
 inference: latency per image (batch 1, random RGB input of --size, median of --runs after
@@ -15,12 +18,28 @@ train: iterations per second of forward + backward + optimizer step on one batch
     (CUDA: torch.cuda.max_memory_allocated during the steps; CPU: the process's peak resident
     set from `resource`, which also counts everything loaded before, e.g. the model).
 data: samples per second of the config's train dataset pipeline in this process (no workers).
-eval: PQ evaluator images per second on generated predictions (seg.evaluation.benchmark).
+eval: PQ evaluator images per second on generated predictions (seg.evaluation.benchmark);
+    `--pq-baseline` adds a per-segment loop as panopticapi pq_compute_single_core on the same
+    files (raises if its PQ differs); with `--eval-videos N` > 0 also VPQ / STQ videos and
+    frames per second from generated VIPSeg-format files, for every `--eval-nproc` value.
+video: online (MinVIS) inference of one generated video of --frames frames of --size with the
+    config's `video_cfg` (VOS off: no first-frame objects are given): frames/s end to end
+    (normalisation, tube forwards, linking, per-frame post-processing) and of the tube
+    forwards alone (backbone + pixel decoder + mask decoder per tube). Use a video config,
+    e.g. configs/toy/omg_toy_video.py.
+--compare-hf: instead of the sections above, time the config's pixel decoder + mask decoder
+    (`model.panoptic_head`, random weights) against Hugging Face transformers' Mask2Former
+    pixel decoder + transformer module built with the same widths, layers, heads, FFN sizes
+    and queries, on the same random backbone maps (channels --hf-in-channels at strides 4-32)
+    for each of --hf-sizes; forward only, no post-processing. Needs `transformers` installed
+    (not a dependency of this package). For the paper's head:
+    configs/_base_/models/omg_convl.py.
 Weights are the config's initialisation (no checkpoint). Only post-processing speed depends on
 them (how many queries pass the score thresholds), so compare it between runs of one config.
 """
 import argparse
 import contextlib
+import dataclasses
 import json
 import resource
 import statistics
@@ -36,11 +55,16 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from seg.evaluation.benchmark import benchmark as pq_benchmark
+from seg.evaluation.benchmark import benchmark_video as video_eval_benchmark
+from seg.models.video.inference import VideoInference, VideoInferenceConfig
 from seg.registry import DATASETS, MODELS
 from seg.structures import SegDataSample
 
 STAGES = ('backbone', 'pixel_decoder', 'mask_decoder', 'postprocess', 'total')
-WHAT = ('inference', 'train', 'data', 'eval')
+WHAT = ('inference', 'train', 'data', 'eval', 'video')
+CONVNEXT_L_CHANNELS = (192, 384, 768, 1536)
+HF_MISSING = ('--compare-hf needs Hugging Face transformers, which is not installed (it is not a '
+              'dependency of this package): pip install transformers')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,13 +80,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--batch', type=int, default=None,
                         help='training batch size (default: train_dataloader.batch_size)')
-    parser.add_argument('--what', default='inference,train,data,eval')
+    parser.add_argument('--what', default='inference,train,data,eval',
+                        help=f'comma-separated sections of {list(WHAT)}')
+    parser.add_argument('--frames', type=int, default=8, help='video length for `video`')
     parser.add_argument('--amp', default='none', choices=('none', 'bf16', 'fp16'),
                         help='autocast dtype for inference and training (fp16: CUDA only)')
     parser.add_argument('--data-samples', type=int, default=64,
                         help='train samples to load (cycling through the dataset)')
     parser.add_argument('--eval-images', type=int, default=20)
     parser.add_argument('--eval-segments', type=int, default=50)
+    parser.add_argument('--pq-baseline', action='store_true',
+                        help='also time the per-segment loop PQ baseline (panopticapi rules)')
+    parser.add_argument('--eval-videos', type=int, default=0,
+                        help='generated videos for the VPQ / STQ rows (0: skip them)')
+    parser.add_argument('--eval-frames', type=int, default=8)
+    parser.add_argument('--eval-video-segments', type=int, default=50)
+    parser.add_argument('--eval-video-size', type=int, nargs=2, default=(480, 640),
+                        metavar=('H', 'W'))
+    parser.add_argument('--eval-nproc', type=int, nargs='+', default=[1, 2],
+                        help='process counts for the VPQ / STQ rows')
+    parser.add_argument('--compare-hf', action='store_true',
+                        help='only compare the head with transformers\' Mask2Former')
+    parser.add_argument('--hf-sizes', type=int, nargs='+', default=[512, 1024],
+                        help='square input sizes of the --compare-hf rows')
+    parser.add_argument('--hf-in-channels', type=int, nargs=4, default=list(CONVNEXT_L_CHANNELS),
+                        help='backbone channels at strides 4, 8, 16, 32 (default ConvNeXt-L)')
     parser.add_argument('--out', help='write the results to this JSON file')
     args = parser.parse_args(argv)
     args.what = [item.strip() for item in args.what.split(',') if item.strip()]
@@ -71,6 +113,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f'--what: unknown {unknown}; choose from {list(WHAT)}')
     if args.runs < 1 or args.warmup < 0:
         parser.error('--runs must be >= 1 and --warmup >= 0')
+    if args.frames < 1 or min(args.eval_nproc) < 1 or args.eval_videos < 0:
+        parser.error('--frames and --eval-nproc must be >= 1 and --eval-videos >= 0')
+    if args.compare_hf:
+        try:
+            import_hf_mask2former()
+        except ImportError:
+            parser.error(HF_MISSING)
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: CUDA is not available')
     if args.amp == 'fp16' and args.device != 'cuda':
@@ -130,6 +179,116 @@ def benchmark_inference(model, size, runs: int, warmup: int, device) -> Dict[str
         postprocess=postprocess,
         total=lambda: model.predict(inputs, [sample.clone() for sample in samples]))
     return {stage: time_call(calls[stage], runs, warmup, device) for stage in STAGES}
+
+
+@torch.no_grad()
+def benchmark_video(model, size, num_frames: int, runs: int, warmup: int,
+                    device) -> Dict[str, object]:
+    """Frames per second of online video inference on one random uint8 video."""
+    model.eval()
+    height, width = size
+    frames = torch.randint(0, 256, (num_frames, 3, height, width), dtype=torch.uint8)
+    video_cfg = dataclasses.replace(getattr(model, 'video_cfg', None) or VideoInferenceConfig(),
+                                    vos_on=False)
+    inference = VideoInference(model, video_cfg)
+    tubes = video_cfg.tubes(num_frames)
+
+    def normalised():
+        samples = [SegDataSample(metainfo=dict(img_shape=(height, width),
+                                               ori_shape=(height, width), scale_factor=(1., 1.)))
+                   for _ in range(num_frames)]
+        data = model.data_preprocessor(dict(inputs=list(frames), data_samples=samples), False)
+        return data['inputs'].to(device), data['data_samples']
+
+    def end_to_end():
+        inputs, samples = normalised()
+        inference.run(inputs, samples, lambda t, outputs: None)
+
+    inputs, _ = normalised()
+
+    def tube_forwards():
+        for start, stop in tubes:
+            model.panoptic_head(model.extract_feat(inputs[start:stop]), num_frames=stop - start)
+
+    total = time_call(end_to_end, runs, warmup, device)
+    forward = time_call(tube_forwards, runs, warmup, device)
+    return dict(frames=num_frames, tubes=[list(tube) for tube in tubes], total=total,
+                tube_forwards=forward, frames_per_s=num_frames / total['median_s'],
+                tube_forward_frames_per_s=num_frames / forward['median_s'],
+                rest_s=total['median_s'] - forward['median_s'])
+
+
+def import_hf_mask2former():
+    """transformers' Mask2Former config, pixel decoder and transformer module classes."""
+    from transformers import Mask2FormerConfig
+    from transformers.models.mask2former.modeling_mask2former import (
+        Mask2FormerPixelDecoder, Mask2FormerTransformerModule)
+    return Mask2FormerConfig, Mask2FormerPixelDecoder, Mask2FormerTransformerModule
+
+
+def head_dimensions(head_cfg: dict) -> Dict[str, int]:
+    """Widths, layers, heads, FFN sizes and queries of an OMGHead config."""
+    encoder = head_cfg['pixel_decoder']['encoder']
+    decoder = head_cfg['transformer_decoder']
+    dims = dict(hidden=head_cfg['feat_channels'], mask=head_cfg['out_channels'],
+                queries=head_cfg['num_queries'], encoder_layers=encoder['num_layers'],
+                encoder_ffn=encoder['layer_cfg']['ffn_cfg']['feedforward_channels'],
+                encoder_heads=encoder['layer_cfg']['self_attn_cfg']['num_heads'],
+                encoder_points=encoder['layer_cfg']['self_attn_cfg'].get('num_points', 4),
+                decoder_layers=decoder['num_layers'],
+                decoder_ffn=decoder['layer_cfg']['ffn_cfg']['feedforward_channels'],
+                decoder_heads=decoder['layer_cfg']['cross_attn_cfg']['num_heads'])
+    if dims['encoder_heads'] != dims['decoder_heads'] or dims['encoder_points'] != 4:
+        raise ValueError(f'transformers\' Mask2Former has one head count for encoder and '
+                         f'decoder and 4 sampling points; the config has {dims}')
+    return dims
+
+
+@torch.no_grad()
+def compare_hf(cfg: Config, sizes: List[int], in_channels: List[int], runs: int, warmup: int,
+               device) -> List[Dict[str, object]]:
+    """Pixel decoder + mask decoder latency: this head vs transformers' Mask2Former."""
+    config_cls, pixel_decoder_cls, transformer_module_cls = import_hf_mask2former()
+    head_cfg = dict(cfg.model.panoptic_head)
+    dims = head_dimensions(head_cfg)
+    torch.manual_seed(0)
+    head = MODELS.build(dict(head_cfg, in_channels=list(in_channels),
+                             strides=[4, 8, 16, 32])).to(device).eval()
+    head.text_classifier.set_embeddings(torch.nn.functional.normalize(
+        torch.randn(head.num_classes, 1, head.text_classifier.embed_dim), dim=-1))
+    # transformers' `decoder_layers` counts the query initialisation: N layers = N - 1 blocks.
+    hf_cfg = config_cls(
+        feature_size=dims['hidden'], mask_feature_size=dims['mask'], hidden_dim=dims['hidden'],
+        encoder_layers=dims['encoder_layers'], encoder_feedforward_dim=dims['encoder_ffn'],
+        decoder_layers=dims['decoder_layers'] + 1, dim_feedforward=dims['decoder_ffn'],
+        num_attention_heads=dims['decoder_heads'], num_queries=dims['queries'],
+        enforce_input_projection=False, common_stride=4, feature_strides=[4, 8, 16, 32],
+        pre_norm=False, dropout=0.0)
+    hf_pixel = pixel_decoder_cls(hf_cfg, feature_channels=list(in_channels)).to(device).eval()
+    hf_decoder = transformer_module_cls(in_features=dims['hidden'], config=hf_cfg)
+    hf_decoder = hf_decoder.to(device).eval()
+    if len(hf_decoder.decoder.layers) != len(head.transformer_decoder.layers):
+        raise RuntimeError(f'transformers built {len(hf_decoder.decoder.layers)} decoder layers '
+                           f'for {len(head.transformer_decoder.layers)} of this head')
+    rows = []
+    for size in sizes:
+        feats = [torch.randn(1, channels, size // stride, size // stride, device=device)
+                 for channels, stride in zip(in_channels, (4, 8, 16, 32))]
+        pixel_features = head.pixel_decoder(list(feats))
+        hf_pixel_out = hf_pixel(list(feats))
+        timings = dict(
+            seg_pixel_decoder=lambda: head.pixel_decoder(list(feats)),
+            seg_mask_decoder=lambda: head(feats, pixel_features=pixel_features),
+            hf_pixel_decoder=lambda: hf_pixel(list(feats)),
+            hf_mask_decoder=lambda: hf_decoder(list(hf_pixel_out.multi_scale_features),
+                                               hf_pixel_out.mask_features))
+        row = dict(size=size, **{name: time_call(call, runs, warmup, device)
+                                 for name, call in timings.items()})
+        for side in ('seg', 'hf'):
+            row[f'{side}_sum_ms'] = 1e3 * (row[f'{side}_pixel_decoder']['median_s']
+                                           + row[f'{side}_mask_decoder']['median_s'])
+        rows.append(row)
+    return [dict(dims, in_channels=list(in_channels), **row) for row in rows]
 
 
 def _train_batch(cfg: Config, batch_size: int) -> dict:
@@ -197,11 +356,36 @@ def format_table(results: dict) -> str:
     if 'data' in results:
         lines.append(f'data: {results["data"]["samples_per_s"]:.1f} samples/s '
                      f'({results["data"]["samples"]} samples, 1 process)')
+    if 'video' in results:
+        row = results['video']
+        lines.append(f'video ({row["frames"]} frames, tubes {row["tubes"]}): '
+                     f'{row["frames_per_s"]:.2f} frames/s end to end, '
+                     f'{row["tube_forward_frames_per_s"]:.2f} frames/s tube forwards only')
     if 'eval' in results:
         row = results['eval']
-        lines.append(f'eval PQ ({row["segments"]} segments/image): '
-                     f'{row["in_memory_images_per_s"]:.1f} img/s in memory, '
-                     f'{row["files_images_per_s"]:.1f} img/s from PNG files')
+        line = (f'eval PQ ({row["segments"]} segments/image): '
+                f'{row["in_memory_images_per_s"]:.1f} img/s in memory, '
+                f'{row["files_images_per_s"]:.1f} img/s from PNG files')
+        if 'baseline_loop_images_per_s' in row:
+            line += (f', per-segment loop as panopticapi pq_compute_single_core '
+                     f'{row["baseline_loop_images_per_s"]:.1f} img/s (same PQ)')
+        lines.append(line + ', 1 process')
+    for row in results.get('eval_video', []):
+        lines.append(f'eval {row["metric"]} ({row["videos"]} videos x {row["frames"]} frames, '
+                     f'{row["segments"]} segments): {row["videos_per_s"]:.2f} videos/s, '
+                     f'{row["frames_per_s"]:.1f} frames/s, {row["nproc"]} process(es)')
+    if 'compare_hf' in results:
+        lines.append(f'{"pixel + mask decoder":<22s} {"seg pixel":>10s} {"seg mask":>9s} '
+                     f'{"seg sum":>8s} {"HF pixel":>9s} {"HF mask":>8s} {"HF sum":>8s}  (ms)')
+        for row in results['compare_hf']:
+            cells = [1e3 * row[name]['median_s'] for name in ('seg_pixel_decoder',
+                                                              'seg_mask_decoder')]
+            cells.append(row['seg_sum_ms'])
+            cells += [1e3 * row[name]['median_s'] for name in ('hf_pixel_decoder',
+                                                               'hf_mask_decoder')]
+            cells.append(row['hf_sum_ms'])
+            lines.append(f'{row["size"]}x{row["size"]:<17d} ' + ' '.join(
+                f'{cell:>9.1f}' for cell in cells))
     return '\n'.join(lines)
 
 
@@ -212,6 +396,9 @@ def _model_benchmarks(model, cfg: Config, args: argparse.Namespace, device, resu
     if 'train' in args.what:
         batch_size = args.batch or cfg.train_dataloader.batch_size
         results['train'] = benchmark_train(model, cfg, batch_size, args.runs, args.warmup, device)
+    if 'video' in args.what:
+        results['video'] = benchmark_video(model, args.size, args.frames, args.runs, args.warmup,
+                                           device)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -225,7 +412,11 @@ def run(args: argparse.Namespace) -> dict:
         config=str(args.config), device=args.device, threads=torch.get_num_threads(),
         size=list(args.size), amp=args.amp, runs=args.runs, warmup=args.warmup,
         torch=torch.__version__)
-    if 'inference' in args.what or 'train' in args.what:
+    if args.compare_hf:
+        results['compare_hf'] = compare_hf(cfg, args.hf_sizes, args.hf_in_channels, args.runs,
+                                           args.warmup, device)
+        return results
+    if {'inference', 'train', 'video'} & set(args.what):
         torch.manual_seed(0)
         model = MODELS.build(cfg.model).to(device)
         autocast = (contextlib.nullcontext() if args.amp == 'none' else torch.autocast(
@@ -235,7 +426,12 @@ def run(args: argparse.Namespace) -> dict:
     if 'data' in args.what:
         results['data'] = benchmark_data(cfg, args.data_samples)
     if 'eval' in args.what:
-        results['eval'] = pq_benchmark(args.eval_images, args.eval_segments)
+        results['eval'] = pq_benchmark(args.eval_images, args.eval_segments,
+                                       pq_baseline=args.pq_baseline)
+        if args.eval_videos:
+            results['eval_video'] = video_eval_benchmark(
+                args.eval_videos, args.eval_frames, args.eval_video_segments, args.eval_nproc,
+                tuple(args.eval_video_size))
     return results
 
 

@@ -2,6 +2,9 @@
 from . import transforms  # noqa: F401  (registers every transform)
 from .ade20k_panoptic import ADE20KPanopticDataset
 from .coco_panoptic import CocoPanopticDataset
+from .coco_instance import CocoInstanceDataset
+from .cityscapes_panoptic import CityscapesPanopticDataset
+from .objects365 import Objects365InstanceDataset, Objects365V2InsDataset
 from .coco_panoptic_interactive import CocoPanopticInteractiveDataset
 from .panoptic_utils import id_to_rgb, read_panoptic_png, rgb_to_id, write_panoptic_png
 from .skip_bad_samples import SkipBadSamplesDataset
@@ -14,6 +17,8 @@ from .vipseg import VIPSegDataset
 from .youtube_vis import YouTubeVISDataset
 
 __all__ = [
+    'CocoInstanceDataset', 'CityscapesPanopticDataset', 'Objects365InstanceDataset',
+    'Objects365V2InsDataset',
     'CocoPanopticDataset', 'CocoPanopticInteractiveDataset', 'ADE20KPanopticDataset',
     'rgb_to_id', 'id_to_rgb', 'read_panoptic_png', 'write_panoptic_png',
     'TOY_CATEGORIES', 'generate_toy_dataset', 'render_toy_sample', 'BaseVideoDataset',

@@ -6,6 +6,7 @@ from .checkpoint_format_hook import CheckpointFormatHook
 from .checkpoint_hook import AtomicCheckpointHook, write_text_atomically
 from .checkpoint_loading import CHECKPOINT_ALLOWED_GLOBALS, load_checkpoint_file
 from .config_validation import check_component_args, validate_config
+from .multi_task_test_loop import MultiTaskTestLoop
 from .non_finite import GuardedOptimWrapper, NonFiniteGuardMixin, RecordSampleIdsHook
 from .optim_wrappers import CPUAutocastOptimWrapper
 from .random_state import capture_rng_state, restore_rng_state
@@ -18,4 +19,4 @@ __all__ = ['AtomicCheckpointHook', 'CheckpointCompatibilityHook', 'CheckpointFor
            'SegVisualizationHook', 'StateDictComparison', 'capture_rng_state',
            'check_component_args', 'checkpoint_state_dict', 'colorize_panoptic',
            'compare_state_dicts', 'restore_rng_state', 'validate_config', 'write_text_atomically',
-           'VocabularyCheckHook', 'vocabulary_differences']
+           'VocabularyCheckHook', 'vocabulary_differences', 'MultiTaskTestLoop']

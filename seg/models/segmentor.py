@@ -7,8 +7,9 @@ logits, no post-processing). Batches whose samples carry ``prompts`` are locatio
 batches (``seg.models.prompting``: paired mask losses, ``pred_prompts``).
 """
 import copy
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -16,6 +17,7 @@ from mmengine.model import BaseModel
 from seg.registry import MODELS
 from seg.structures import SegDataSample, is_clip_batch
 from seg.vocab.dataset_vocabulary import Vocabulary
+from seg.vocab.merge import merge_vocabularies
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
 from seg.vocab.text_embeddings import embedding_file_path, get_or_create_text_embeddings
 from .heads.panoptic_targets import panoptic_targets
@@ -123,13 +125,46 @@ class OMGSegmentor(BaseModel):
         Its text embeddings are computed with the backbone's text tower and cached."""
         vocabulary = (names if isinstance(names, Vocabulary)
                       else vocabulary_from_names(names, stuff_classes, name))
+        self._install_vocabulary(vocabulary)
+        self.set_vocabulary_embeddings(runtime=True)
+        return vocabulary
+
+    def select_vocabulary(self, vocabulary: Vocabulary) -> None:
+        """Predict with ``vocabulary``, every class of which names a class of the current one
+        (matched by synonym, things with things, stuff with stuff, as vocabularies are merged):
+        the matched text prototypes are reused, so no text tower is needed. Used to evaluate a
+        jointly trained model on each dataset in the dataset's own label space."""
+        merged = merge_vocabularies([self.vocabulary, vocabulary])
+        missing = [name for name in merged.vocabulary.classes
+                   if name not in self.vocabulary.classes]
+        if missing:
+            raise ValueError(f'vocabulary {vocabulary.name!r} has classes the model vocabulary '
+                             f'{self.vocabulary.name!r} does not name: {missing[:10]}; use '
+                             'set_vocabulary() to embed new names with the text tower')
+        current = self.panoptic_head.text_classifier.cls_embed  # (D, K + 1, P)
+        rows = torch.as_tensor(merged.label_maps[1], device=current.device)
+        self._install_vocabulary(vocabulary)
+        self.panoptic_head.text_classifier.set_embeddings(current[:, rows].permute(1, 2, 0))
+
+    @contextmanager
+    def selected_vocabulary(self, vocabulary: Vocabulary) -> Iterator[None]:
+        """:meth:`select_vocabulary` for the duration of a ``with`` block, then the previous
+        vocabulary and prototypes again."""
+        previous = self.vocabulary
+        prototypes = self.panoptic_head.text_classifier.cls_embed
+        self.select_vocabulary(vocabulary)
+        try:
+            yield
+        finally:
+            self._install_vocabulary(previous)
+            self.panoptic_head.text_classifier.cls_embed = prototypes
+
+    def _install_vocabulary(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
         for module in (self.panoptic_head, self.panoptic_fusion_head):
             module.num_things_classes = vocabulary.num_things
             module.num_stuff_classes = vocabulary.num_stuff
             module.num_classes = len(vocabulary.classes)
-        self.set_vocabulary_embeddings(runtime=True)
-        return vocabulary
 
     def open_vocab_logits(self, feats: List[torch.Tensor], mask_cls: torch.Tensor,
                           mask_pred: torch.Tensor, num_frames: int = 0) -> torch.Tensor:

@@ -1,0 +1,132 @@
+# The toy model co-trained, as the paper's model, on three kinds of data at once: toy COCO
+# panoptic images as 2-frame pseudo-videos, toy videos (VIPSeg layout) and click prompts on the
+# toy COCO images (class-agnostic), in one merged vocabulary (`JointDataset`), every batch from
+# one source (`SingleSourceBatchSampler`). One checkpoint is then tested on every task in one
+# run (`MultiTaskTestLoop`, each dataset in its own classes): PQ / mask AP / mIoU and the click
+# protocol on the toy COCO validation images, VIS AP / VPQ / STQ / VSS mIoU / J&F on the toy
+# validation videos; all metrics land in <work_dir>/metrics.json.
+#   python tools/make_toy_data.py && python tools/make_toy_data.py --video
+#   OMP_NUM_THREADS=1 python tools/train.py configs/toy/omg_toy_joint.py \
+#       --work-dir work_dirs/toy_joint
+#   python tools/test.py configs/toy/omg_toy_joint.py --work-dir work_dirs/toy_joint \
+#       --checkpoint $(cat work_dirs/toy_joint/last_checkpoint)
+from mmengine.config import read_base
+from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.hooks import CheckpointHook, LoggerHook
+from mmengine.optim import LinearLR, MultiStepLR
+from mmengine.runner import IterBasedTrainLoop
+
+from seg.datasets import (CocoPanopticDataset, CocoPanopticInteractiveDataset, JointDataset,
+                          SingleSourceBatchSampler, VIPSegDataset)
+from seg.datasets.transforms import (AddStuffInstances, ClipTransform, FilterAnnotations,
+                                     GenerateEvalClicks, GeneratePrompts, ImageToClip,
+                                     LoadImageFromFile, LoadPanopticAnnotations,
+                                     PackInteractiveInputs, PackVideoInputs, RandomCrop,
+                                     RandomFlip, RandomResize, Resize)
+from seg.engine.multi_task_test_loop import MultiTaskTestLoop
+from seg.evaluation.metrics import (CocoInstanceMetric, CocoPanopticMetric, InteractiveMetric,
+                                    SemSegMetric)
+
+with read_base():
+    from .omg_toy_video import *  # noqa: F401,F403
+
+coco_root = data_root  # 'data/toy_coco/'
+coco_vocabulary = dict(ann_file=coco_root + 'annotations/panoptic_train2017.json',
+                       name='toy_coco')
+video_vocabulary = model.vocabulary  # the toy videos' classes (name 'toy_video')
+# The model predicts the merged vocabulary of the labelled sources, built from the same
+# vocabularies (in the same order) as the JointDataset below; None = the class-agnostic prompts.
+model.vocabulary = dict(merge=[coco_vocabulary, video_vocabulary, None])
+model.panoptic_head.update(enable_prompt_queries=True)
+model.update(
+    prompt_encoder=dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
+                        noise_damping=0.01),
+    interactive_test_cfg=dict(max_clicks=20, stop_iou=0.9, with_panoptic=True))
+
+coco_clip_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=ImageToClip, num_frames=2),
+    dict(type=ClipTransform, share_random_params=True, transforms=[
+        dict(type=RandomFlip, prob=0.5),
+        dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True)]),
+    dict(type=ClipTransform, share_random_params=False, transforms=[
+        dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute',
+             allow_negative_crop=True)]),
+    dict(type=PackVideoInputs),
+]
+prompt_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=AddStuffInstances),
+    dict(type=RandomFlip, prob=0.5),
+    dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=False),
+    dict(type=FilterAnnotations, min_gt_mask_area=16, by_mask=True, keep_empty=False),
+    dict(type=GeneratePrompts, num_prompts=20, mode='point'),
+    dict(type=PackInteractiveInputs),
+]
+_coco_train = dict(data_root=coco_root, ann_file='annotations/panoptic_train2017.json',
+                   data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+                   filter_cfg=dict(filter_empty_gt=True, min_size=16), dataset_name='toy_coco')
+video_train_dataset = train_dataloader.dataset  # toy VIPSeg-layout videos, 2-frame clips
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    sampler=dict(type=DefaultSampler, shuffle=True),
+    batch_sampler=dict(type=SingleSourceBatchSampler),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=JointDataset,
+        datasets=[
+            dict(type=CocoPanopticDataset, pipeline=coco_clip_pipeline, **_coco_train),
+            video_train_dataset,
+            dict(type=CocoPanopticInteractiveDataset, pipeline=prompt_pipeline,
+                 **_coco_train),
+        ],
+        data_tags=['panoptic', 'video', 'interactive'],
+        # 200 images, 48 videos x 4, 200 prompt images: about a third of the steps each.
+        repeats=[1, 4, 1]))
+
+# Test: the toy COCO validation images with clicks (PQ, mask AP, mIoU and the click protocol in
+# one pass), then the toy validation videos (the video toy's data and metrics).
+video_test_dataloader = test_dataloader
+video_test_evaluator = test_evaluator
+test_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type=DefaultSampler, shuffle=False),
+    collate_fn=dict(type=pseudo_collate),
+    dataset=dict(
+        type=CocoPanopticInteractiveDataset, data_root=coco_root,
+        ann_file='annotations/panoptic_val2017.json',
+        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
+        dataset_name='toy_coco', test_mode=True,
+        pipeline=[
+            dict(type=LoadImageFromFile),
+            dict(type=Resize, scale=(160, 160), keep_ratio=True),
+            dict(type=LoadPanopticAnnotations),
+            dict(type=AddStuffInstances),
+            dict(type=GenerateEvalClicks),
+            dict(type=PackInteractiveInputs),
+        ]))
+test_evaluator = [dict(type=CocoPanopticMetric), dict(type=CocoInstanceMetric),
+                  dict(type=SemSegMetric), dict(type=InteractiveMetric)]
+test_cfg = dict(type=MultiTaskTestLoop, vocabulary='dataset', extra_tasks=[
+    dict(dataloader=video_test_dataloader, evaluator=video_test_evaluator,
+         vocabulary='dataset')])
+
+max_iters = 1500
+train_cfg = dict(type=IterBasedTrainLoop, max_iters=max_iters)
+param_scheduler = [
+    dict(type=LinearLR, start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type=MultiStepLR, begin=0, end=max_iters, by_epoch=False,
+         milestones=[int(max_iters * 0.8)], gamma=0.1),
+]
+default_hooks.update(
+    logger=dict(type=LoggerHook, interval=50),
+    checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=500, max_keep_ckpts=1))
+del _coco_train
