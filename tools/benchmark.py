@@ -412,15 +412,16 @@ def run(args: argparse.Namespace) -> dict:
         config=str(args.config), device=args.device, threads=torch.get_num_threads(),
         size=list(args.size), amp=args.amp, runs=args.runs, warmup=args.warmup,
         torch=torch.__version__)
+    autocast = (contextlib.nullcontext() if args.amp == 'none' else torch.autocast(
+        device.type, dtype=dict(bf16=torch.bfloat16, fp16=torch.float16)[args.amp]))
     if args.compare_hf:
-        results['compare_hf'] = compare_hf(cfg, args.hf_sizes, args.hf_in_channels, args.runs,
-                                           args.warmup, device)
+        with autocast:
+            results['compare_hf'] = compare_hf(cfg, args.hf_sizes, args.hf_in_channels,
+                                               args.runs, args.warmup, device)
         return results
     if {'inference', 'train', 'video'} & set(args.what):
         torch.manual_seed(0)
         model = MODELS.build(cfg.model).to(device)
-        autocast = (contextlib.nullcontext() if args.amp == 'none' else torch.autocast(
-            device.type, dtype=dict(bf16=torch.bfloat16, fp16=torch.float16)[args.amp]))
         with autocast:
             _model_benchmarks(model, cfg, args, device, results)
     if 'data' in args.what:
@@ -438,8 +439,10 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: List[str] = None) -> dict:
     args = parse_args(argv)
     results = run(args)
+    inputs = ('backbone maps of ' + ', '.join(f'{size}x{size}' for size in args.hf_sizes)
+              if args.compare_hf else f'input {results["size"][0]}x{results["size"][1]}')
     print(f'{results["config"]} on {results["device"]}, {results["threads"]} threads, '
-          f'input {results["size"][0]}x{results["size"][1]}, amp {results["amp"]}')
+          f'{inputs}, amp {results["amp"]}')
     print(format_table(results))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

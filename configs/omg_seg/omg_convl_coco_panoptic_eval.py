@@ -1,8 +1,9 @@
 # Evaluate / run the released ConvNeXt-L OMG-Seg model (`omg_seg_convl.pth`, converted with
 # tools/convert_checkpoint.py) on COCO panoptic: PQ, mask AP and mIoU at test size (1333, 800).
 #   python tools/test.py configs/omg_seg/omg_convl_coco_panoptic_eval.py --checkpoint CKPT
-# The vocabulary is COCO panoptic's 133 classes (read from the val json); the Python API can
-# replace it at run time (`Predictor.set_vocabulary`).
+# The vocabulary is COCO panoptic's 133 classes with the reference's synonym lists
+# (ext/class_names/coco_panoptic.json; no dataset needed for demos); the Python API can replace
+# it at run time (`Predictor.set_vocabulary`).
 from mmengine.config import read_base
 
 with read_base():
@@ -10,8 +11,7 @@ with read_base():
     from .._base_.default_runtime import *  # noqa: F401,F403
     from .._base_.models.omg_convl import *  # noqa: F401,F403
 
-model.vocabulary = dict(ann_file=data_root + 'annotations/panoptic_val2017.json',
-                        name='coco_panoptic')
+model.vocabulary = coco_vocabulary
 # The released model was trained with box / point prompts (SAM data): keep their parameters.
 # Classifier temperature: the reference's literal 4.6052 (exp = 100.003), not ln 100; logits of
 # the released weights then match the reference's (tools/reference_check.py).

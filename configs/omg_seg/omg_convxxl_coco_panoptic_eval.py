@@ -7,8 +7,7 @@ with read_base():
     from .._base_.default_runtime import *  # noqa: F401,F403
     from .._base_.models.omg_convxxl import *  # noqa: F401,F403
 
-model.vocabulary = dict(ann_file=data_root + 'annotations/panoptic_val2017.json',
-                        name='coco_panoptic')
+model.vocabulary = coco_vocabulary
 # The released model was trained with box / point prompts (SAM data): keep their parameters.
 # Classifier temperature: the reference's literal 4.6052 (exp = 100.003), not ln 100; logits of
 # the released weights then match the reference's (tools/reference_check.py).

@@ -133,7 +133,8 @@ _WORKER_DATASET = None  # the dataset checked by pool workers (inherited through
 
 def _check_index(index: int) -> Tuple[int, List[SampleProblem]]:
     dataset = _WORKER_DATASET
-    if isinstance(dataset, CocoPanopticDataset):
+    # CocoInstanceDataset shares CocoPanopticDataset's json handling but has no PNGs ('seg').
+    if isinstance(dataset, CocoPanopticDataset) and 'seg' in dataset.required_prefix_keys:
         return index, check_panoptic_sample(dataset.get_data_info(index), index)
     return index, check_with_pipeline(dataset, index)
 

@@ -204,3 +204,26 @@ def test_unreadable_json_and_bad_segmentations_are_explained(root):
     (root / 'annotations' / 'instances.json').write_text('{"images": [')
     with pytest.raises(ValueError, match=r'instances\.json is not valid json'):
         build(root)
+
+
+def test_image_as_video_clip_keeps_instance_ids(root):
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadInstanceAnnotations'),
+                dict(type='ImageToClip', num_frames=2),
+                dict(type='ClipTransform', transforms=[dict(type='RandomFlip', prob=1.0)]),
+                dict(type='PackVideoInputs')]
+    clip = build(root, pipeline=pipeline)[0]
+    assert clip['inputs'].shape == (2, 3, HEIGHT, WIDTH)
+    for frame in clip['data_samples'].video_data_samples:
+        assert frame.gt_instances.instances_ids.tolist() == [1, 2, 3]
+        np.testing.assert_array_equal(frame.gt_instances.masks[0].numpy(),
+                                      POLYGON_MASK[:, ::-1].astype(bool))
+
+
+def test_dataset_check_runs_the_instance_pipeline(root):
+    from seg.datasets.dataset_check import check_dataset
+    content = json.loads((root / 'annotations' / 'instances.json').read_text())
+    content['annotations'][2]['segmentation']['size'] = [HEIGHT, WIDTH + 1]
+    save(root, content)
+    report = check_dataset(build(root, pipeline=PIPELINE), jobs=1, progress=False)
+    assert [(problem.index, problem.kind) for problem in report.errors] == [(0, 'pipeline error')]
+    assert 'annotation id 12: RLE size' in report.errors[0].message

@@ -1,16 +1,24 @@
 """tools/benchmark.py runs every benchmark on the shrunk toy config and writes its JSON."""
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from mmengine.config import Config
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'
+_spec = importlib.util.spec_from_file_location('benchmark_tool',
+                                               REPO_ROOT / 'tools' / 'benchmark.py')
+benchmark_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(benchmark_tool)
 
 
-def run_benchmark(args: list) -> subprocess.CompletedProcess:
+def run_benchmark(args: list, config: Path = TOY_CONFIG) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'benchmark.py'),
-                           str(TOY_CONFIG), *args], cwd=REPO_ROOT, capture_output=True,
+                           str(config), *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -18,7 +26,9 @@ def test_benchmark_writes_every_section(tmp_path, toy_data_root):
     out = tmp_path / 'bench.json'
     result = run_benchmark([
         '--threads', '1', '--size', '64', '96', '--runs', '1', '--warmup', '0', '--batch', '2',
-        '--data-samples', '2', '--eval-images', '1', '--eval-segments', '5', '--out', str(out),
+        '--data-samples', '2', '--eval-images', '1', '--eval-segments', '5', '--pq-baseline',
+        '--eval-videos', '2', '--eval-frames', '2', '--eval-video-segments', '5',
+        '--eval-video-size', '24', '32', '--eval-nproc', '1', '--out', str(out),
         '--cfg-options', f'train_dataloader.dataset.data_root={toy_data_root}/',
         f'model.vocabulary.ann_file={toy_data_root}/annotations/panoptic_train2017.json',
         'model.panoptic_head.num_queries=6',
@@ -34,10 +44,48 @@ def test_benchmark_writes_every_section(tmp_path, toy_data_root):
     assert results['train']['iters_per_s'] > 0 and results['train']['peak_memory_bytes'] > 0
     assert results['data']['samples'] == 2 and results['data']['samples_per_s'] > 0
     assert results['eval']['segments'] == 5 and results['eval']['in_memory_images_per_s'] > 0
+    assert results['eval']['baseline_same_pq'] is True
+    assert results['eval']['baseline_loop_images_per_s'] > 0
+    assert [(row['metric'], row['nproc']) for row in results['eval_video']] == [('VPQ', 1),
+                                                                                ('STQ', 1)]
+    assert all(row['frames_per_s'] > 0 for row in results['eval_video'])
+    assert 'video' not in results  # not asked for
     assert 'pixel_decoder' in result.stdout  # the printed table
 
 
-def test_benchmark_rejects_an_unknown_section(toy_data_root):
-    result = run_benchmark(['--what', 'inference,speed'])
-    assert result.returncode != 0
-    assert "unknown ['speed']" in result.stderr
+def test_benchmark_rejects_an_unknown_section(capsys):
+    with pytest.raises(SystemExit):
+        benchmark_tool.parse_args([str(TOY_CONFIG), '--what', 'inference,speed'])
+    assert "unknown ['speed']" in capsys.readouterr().err
+
+
+def test_video_frames_per_second(tmp_path):
+    out = tmp_path / 'video.json'
+    result = run_benchmark(['--what', 'video', '--threads', '1', '--size', '32', '48',
+                            '--frames', '4', '--runs', '1', '--warmup', '0', '--out', str(out)],
+                           config=REPO_ROOT / 'configs' / 'toy' / 'omg_toy_video.py')
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    video = json.loads(out.read_text())['video']
+    assert video['frames'] == 4
+    assert video['tubes'] == [[0, 3], [3, 4]]  # the toy video_cfg: tubes of 3 frames
+    assert video['frames_per_s'] > 0 and video['tube_forward_frames_per_s'] > 0
+    assert 'frames/s end to end' in result.stdout
+
+
+def test_compare_hf_without_transformers_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, 'transformers', None)  # import transformers fails
+    with pytest.raises(SystemExit) as error:
+        benchmark_tool.parse_args([str(TOY_CONFIG), '--compare-hf'])
+    assert error.value.code == 2
+    assert 'pip install transformers' in capsys.readouterr().err
+
+
+def test_compare_hf_reads_the_paper_head_dimensions():
+    cfg = Config.fromfile(REPO_ROOT / 'configs' / '_base_' / 'models' / 'omg_convl.py')
+    assert benchmark_tool.head_dimensions(cfg.model.panoptic_head) == dict(
+        hidden=256, mask=256, queries=300, encoder_layers=6, encoder_ffn=1024,
+        encoder_heads=8, encoder_points=4, decoder_layers=9, decoder_ffn=2048,
+        decoder_heads=8)
+    cfg.model.panoptic_head.transformer_decoder.layer_cfg.cross_attn_cfg.num_heads = 4
+    with pytest.raises(ValueError, match='one head count'):
+        benchmark_tool.head_dimensions(cfg.model.panoptic_head)

@@ -10,6 +10,9 @@ from seg.evaluation.metrics import CocoInstanceMetric, CocoPanopticMetric, SemSe
 
 data_root = 'data/coco/'
 image_size = (1024, 1024)
+# The 133 classes with the reference's synonym lists (e.g. 17 names for person; max over
+# synonyms in the classifier), things then stuff in the json's order.
+coco_vocabulary = dict(file='ext/class_names/coco_panoptic.json', name='coco')
 
 train_pipeline = [
     dict(type=LoadImageFromFile),

@@ -12,7 +12,9 @@ instance id = order of first appearance of the segment id in the video's json (0
 thing listed first in a video is treated as crowd, as in the official script), void = 255.
 
 Each frame is read once: its pixels become one (GT segment, predicted segment) count matrix
-over the video-level segment lists; windows and STQ are sums of these matrices.
+over the video-level segment lists; windows and STQ are sums of these matrices. Videos are
+independent: `nproc` > 1 evaluates them in a process pool, summed in video order (the result
+is identical to nproc=1).
 """
 import multiprocessing
 from dataclasses import dataclass
@@ -30,6 +32,9 @@ from .stq import STQuality
 VIPSEG_WINDOWS = (1, 2, 4, 6, 8)
 CITYSCAPES_VPS_WINDOWS = (1, 2, 3, 4)
 STQ_VOID = 255
+# Worker start: fork where the platform has it (workers run numpy only, so forking a parent
+# that imported torch is safe and skips the 2-3 s re-import per worker), spawn elsewhere.
+START_METHOD = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
 
 
 @dataclass
@@ -262,19 +267,20 @@ def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_d
     return categories, videos
 
 
-def map_videos(function: Callable, videos: Sequence, nproc: int = 1,
-               progress: bool = False) -> Iterator:
-    """`function(video)` for every video, in input order; `nproc` > 1 uses a process pool.
+def map_in_processes(function: Callable, items: Sequence, nproc: int = 1,
+                     progress: bool = False, desc: str = 'videos') -> Iterator:
+    """`function(item)` for every item, in input order; `nproc` > 1 uses a process pool.
 
-    Results come back in the input order, so sums over them are the same as with nproc=1.
+    Results come back in the input order, so sums over them equal the nproc=1 sums exactly.
+    `function` must be picklable (a module-level function or a partial of one).
     """
     if nproc < 1:
         raise ValueError(f'nproc must be >= 1, got {nproc}')
-    if nproc == 1 or len(videos) < 2:
-        yield from with_progress(map(function, videos), progress, len(videos), 'videos')
+    if nproc == 1 or len(items) < 2:
+        yield from with_progress(map(function, items), progress, len(items), desc)
         return
-    with multiprocessing.get_context('spawn').Pool(min(nproc, len(videos))) as pool:
-        yield from with_progress(pool.imap(function, videos), progress, len(videos), 'videos')
+    with multiprocessing.get_context(START_METHOD).Pool(min(nproc, len(items))) as pool:
+        yield from with_progress(pool.imap(function, items), progress, len(items), desc)
 
 
 def _vpq_of_video(video: VideoFiles, categories: PanopticCategories,
@@ -302,7 +308,7 @@ def evaluate_vipseg_vpq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike
     stats = {w: PQStat.zeros(len(categories)) for w in windows}
     num_windows = dict.fromkeys(windows, 0)
     worker = partial(_vpq_of_video, categories=categories, windows=windows)
-    for per_window in map_videos(worker, videos, nproc, progress):
+    for per_window in map_in_processes(worker, videos, nproc, progress):
         for window, (stat, count) in zip(windows, per_window):
             stats[window] += stat
             num_windows[window] += count
@@ -319,6 +325,6 @@ def evaluate_vipseg_stq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike
     categories, videos = read_vipseg(gt_json, gt_dir, pred_json, pred_dir)
     stq = stq_for_categories(categories, num_classes)
     worker = partial(_stq_of_video, categories=categories, num_classes=num_classes)
-    for video_stq in map_videos(worker, videos, nproc, progress):
+    for video_stq in map_in_processes(worker, videos, nproc, progress):
         stq.merge(video_stq)
     return stq.result()
