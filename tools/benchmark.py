@@ -20,8 +20,9 @@ train: iterations per second of forward + backward + optimizer step on one batch
 data: samples per second of the config's train dataset pipeline in this process (no workers).
 eval: PQ evaluator images per second on generated predictions (seg.evaluation.benchmark);
     `--pq-baseline` adds a per-segment loop as panopticapi pq_compute_single_core on the same
-    files (raises if its PQ differs); with `--eval-videos N` > 0 also VPQ / STQ videos and
-    frames per second from generated VIPSeg-format files, for every `--eval-nproc` value.
+    files (raises if its PQ differs); unless `--eval-videos 0`, also VPQ / STQ videos and
+    frames per second from generated VIPSeg-format files (--eval-videos videos of
+    --eval-frames frames), for every `--eval-nproc` value (results must be equal).
 video: online (MinVIS) inference of one generated video of --frames frames of --size with the
     config's `video_cfg` (VOS off: no first-frame objects are given): frames/s end to end
     (normalisation, tube forwards, linking, per-frame post-processing) and of the tube
@@ -91,7 +92,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--eval-segments', type=int, default=50)
     parser.add_argument('--pq-baseline', action='store_true',
                         help='also time the per-segment loop PQ baseline (panopticapi rules)')
-    parser.add_argument('--eval-videos', type=int, default=0,
+    parser.add_argument('--eval-videos', type=int, default=8,
                         help='generated videos for the VPQ / STQ rows (0: skip them)')
     parser.add_argument('--eval-frames', type=int, default=8)
     parser.add_argument('--eval-video-segments', type=int, default=50)

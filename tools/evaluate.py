@@ -15,7 +15,7 @@ Tasks (all values are fractions in [0, 1]; -1 where COCO says undefined; null = 
   davis                               --davis-root DIR --results-dir DIR [--set val]
                                       [--resolution 480p]
 A table is printed; `--out` writes the full result as JSON. `--nproc N` evaluates videos in N
-processes (spawned, ~1-2 s start-up each); the result is identical to --nproc 1.
+processes (forked on Linux); the result is identical to --nproc 1.
 """
 import argparse
 import json

@@ -8,13 +8,14 @@ from mmengine.config import read_base
 from seg.models.video import VideoSegDataPreprocessor
 
 with read_base():
+    from .._base_.datasets.coco_panoptic_lsj import coco_vocabulary
     from .._base_.datasets.davis import *  # noqa: F401,F403
     from .._base_.default_runtime import *  # noqa: F401,F403
     from .._base_.models.omg_convl import *  # noqa: F401,F403
     from .._base_.schedules.schedule_12e import *  # noqa: F401,F403
 
 model.data_preprocessor.type = VideoSegDataPreprocessor
-model.vocabulary = dict(ann_file='data/coco/annotations/panoptic_val2017.json', name='coco')
+model.vocabulary = coco_vocabulary
 model.video_cfg = dict(clip_size=5, clip_size_small=3, whole_clip_thr=0, small_clip_thr=15,
                        overlap=0, vos_on=True, num_proposals=25)
 model.test_cfg.update(panoptic_on=False, semantic_on=False, instance_on=False)

@@ -66,5 +66,9 @@ test_dataloader = None
 test_evaluator = None
 test_cfg = None
 
+# Steps of different sources use different parameters (prompt encoding only on prompt
+# steps): DDP must not wait for gradients of the unused ones.
+find_unused_parameters = True
+
 # Stated explicitly (see the header): lr x (GPUs x batch_size) / 16.
 auto_scale_lr = dict(enable=True, base_batch_size=16)

@@ -119,6 +119,10 @@ test_cfg = dict(type=MultiTaskTestLoop, vocabulary='dataset', extra_tasks=[
     dict(dataloader=video_test_dataloader, evaluator=video_test_evaluator,
          vocabulary='dataset')])
 
+# Steps of different sources use different parameters (prompt encoding only on prompt
+# steps): DDP must not wait for gradients of the unused ones.
+find_unused_parameters = True
+
 max_iters = 1500
 train_cfg = dict(type=IterBasedTrainLoop, max_iters=max_iters)
 param_scheduler = [

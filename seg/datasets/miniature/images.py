@@ -79,7 +79,7 @@ def render_real_category_sample(rng: np.random.Generator, thing_ids: Sequence[in
     return np.ascontiguousarray(bgr), ids, segments
 
 
-def _write_panoptic_dataset(root: Path, name: str, categories: List[dict],
+def _write_panoptic_dataset(name: str, categories: List[dict],
                             split_sizes: Dict[str, int], split_paths: Callable[[str], tuple],
                             image_name: Callable[[str, int], Tuple[object, str]],
                             seed: int, allow_crowd: bool, log: Log) -> Dict[str, list]:
@@ -117,7 +117,7 @@ def write_coco(root: Path, seed: int, log: Log) -> Dict[str, int]:
     coco = root / 'coco'
     annotations = coco / 'annotations'
     samples = _write_panoptic_dataset(
-        coco, 'coco', COCO_PANOPTIC_CATEGORIES, COCO_SPLIT_SIZES,
+        'coco', COCO_PANOPTIC_CATEGORIES, COCO_SPLIT_SIZES,
         lambda split: (annotations / f'panoptic_{split}2017.json', coco / f'{split}2017',
                        annotations / f'panoptic_{split}2017'),
         lambda split, index: ((1 if split == 'train' else 500_000) + 7 * index,
@@ -148,7 +148,7 @@ def write_ade20k(root: Path, seed: int, log: Log) -> Dict[str, int]:
     ade = root / 'ade' / 'ADEChallengeData2016'
     folders = dict(train='training', val='validation')
     samples = _write_panoptic_dataset(
-        ade, 'ade20k', ADE20K_PANOPTIC_CATEGORIES, ADE20K_SPLIT_SIZES,
+        'ade20k', ADE20K_PANOPTIC_CATEGORIES, ADE20K_SPLIT_SIZES,
         lambda split: (ade / f'ade20k_panoptic_{split}.json', ade / 'images' / folders[split],
                        ade / f'ade20k_panoptic_{split}'),
         lambda split, index: (f'ADE_{split}_{index + 1:08d}',) * 2,

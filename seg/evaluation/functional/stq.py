@@ -6,30 +6,74 @@
 * IoU: class IoU over the whole dataset; GT ignore pixels are dropped (rows removed) but a
   *predicted* ignore label on labelled GT stays a column of its own, so predicted void counts
   as an extra class with IoU 0 (as the official code does).
-Counting works on a (GT key, predicted key) pixel-count matrix, one `bincount` per frame.
+Counting works on a (GT key, predicted key) pixel-count matrix, one `bincount` per frame;
+tube sizes and tube intersections are summed per integer key with numpy (`np.unique`).
 """
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, Hashable, Sequence, Tuple
+from typing import Hashable, List, Sequence, Tuple
 
 import numpy as np
 
 _EPSILON = 1e-15
 
 
+def _keyed_sum(keys: np.ndarray, counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Distinct keys (rows for 2-D keys) with a non-zero count, and their summed counts."""
+    keep = counts != 0
+    keys, counts = keys[keep], counts[keep]
+    if keys.ndim == 1:
+        unique, inverse = np.unique(keys, return_inverse=True)
+    else:
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    sums = np.zeros(len(unique), np.int64)
+    np.add.at(sums, inverse.reshape(-1), counts)
+    return unique, sums
+
+
+def _integer_keys(keys: Sequence, where: str) -> np.ndarray:
+    keys = np.asarray(keys)
+    if keys.ndim != 1 or not (keys.size == 0 or np.issubdtype(keys.dtype, np.integer)):
+        raise ValueError(f'{where}: segment keys must be a 1-D sequence of integers, got '
+                         f'dtype {keys.dtype} and shape {keys.shape}')
+    return keys.astype(np.int64)
+
+
 @dataclass
 class _SequenceStats:
+    """One sequence's class confusion and thing-tube counts, kept as array chunks (one per
+    update) that `reduced()` sums per key with numpy (no per-segment Python loops)."""
     confusion: np.ndarray
-    gt_sizes: Dict[Hashable, int] = field(default_factory=dict)
-    pred_sizes: Dict[Hashable, int] = field(default_factory=dict)
-    intersections: Dict[Tuple[Hashable, Hashable], int] = field(default_factory=dict)
+    gt_chunks: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    pred_chunks: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    pair_chunks: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     length: int = 0
 
+    def add(self, other: '_SequenceStats') -> None:
+        self.confusion += other.confusion
+        self.length += other.length
+        self.gt_chunks += other.gt_chunks
+        self.pred_chunks += other.pred_chunks
+        self.pair_chunks += other.pair_chunks
 
-def _accumulate(target: dict, keys, counts) -> None:
-    for key, count in zip(keys, counts):
-        if count:
-            target[key] = target.get(key, 0) + int(count)
+    def aq_sum_and_tubes(self) -> Tuple[float, int]:
+        """Sum over GT tubes of the association quality numerator, and the tube count."""
+        def reduced(chunks, key_shape):
+            if not chunks:
+                return np.zeros(key_shape, np.int64), np.zeros(0, np.int64)
+            return _keyed_sum(np.concatenate([k for k, _ in chunks]),
+                              np.concatenate([c for _, c in chunks]))
+
+        gt_keys, gt_sizes = reduced(self.gt_chunks, (0,))
+        pred_keys, pred_sizes = reduced(self.pred_chunks, (0,))
+        pairs, tpa = reduced(self.pair_chunks, (0, 2))
+        if not tpa.size:
+            return 0.0, int(gt_keys.size)
+        gt_size = gt_sizes[np.searchsorted(gt_keys, pairs[:, 0])].astype(np.float64)
+        pred_size = pred_sizes[np.searchsorted(pred_keys, pairs[:, 1])].astype(np.float64)
+        tpa = tpa.astype(np.float64)
+        return float(np.sum(tpa * (tpa / (gt_size + pred_size - tpa)) / gt_size)), \
+            int(gt_keys.size)
 
 
 class STQuality:
@@ -88,8 +132,8 @@ class STQuality:
                            num_frames: int = 1) -> None:
         """Add pixel counts between GT segments (rows) and predicted segments (columns).
 
-        Each row / column is one segment: its key (unique within the sequence), semantic id
-        and, for GT, instance id (0 on a thing = crowd).
+        Each row / column is one segment: its integer key (unique within the sequence),
+        semantic id and, for GT, instance id (0 on a thing = crowd).
         """
         where = f'sequence {sequence_id}'
         gt_class = self._semantic_index(gt_semantic, f'{where} (GT)')
@@ -108,27 +152,22 @@ class STQuality:
         crowd = gt_thing & (np.asarray(gt_instance) == 0)
         gt_rows = np.nonzero(gt_thing & ~crowd)[0]
         pred_cols = np.nonzero(np.isin(pred_class, self.things))[0]
-        _accumulate(stats.gt_sizes, [gt_keys[r] for r in gt_rows], counts[gt_rows].sum(axis=1))
-        _accumulate(stats.pred_sizes, [pred_keys[c] for c in pred_cols],
-                    counts[~crowd][:, pred_cols].sum(axis=0))
+        gt_keys = _integer_keys(gt_keys, f'{where} (GT)')
+        pred_keys = _integer_keys(pred_keys, f'{where} (prediction)')
+        counts = np.asarray(counts, np.int64)
+        stats.gt_chunks.append((gt_keys[gt_rows], counts[gt_rows].sum(axis=1)))
+        stats.pred_chunks.append((pred_keys[pred_cols], counts[~crowd][:, pred_cols].sum(axis=0)))
         overlap = counts[np.ix_(gt_rows, pred_cols)]
         rows, cols = np.nonzero(overlap)
-        _accumulate(stats.intersections,
-                    [(gt_keys[gt_rows[r]], pred_keys[pred_cols[c]]) for r, c in zip(rows, cols)],
-                    overlap[rows, cols])
+        stats.pair_chunks.append((np.stack([gt_keys[gt_rows[rows]], pred_keys[pred_cols[cols]]],
+                                           axis=1), overlap[rows, cols]))
 
     def merge(self, other: 'STQuality') -> None:
         """Add another accumulator's sequences (e.g. gathered from other ranks)."""
         for sequence_id, theirs in other.sequences.items():
-            mine = self.sequences.get(sequence_id)
-            if mine is None:
-                self.sequences[sequence_id] = theirs
-                continue
-            mine.confusion += theirs.confusion
-            mine.length += theirs.length
-            for name in ('gt_sizes', 'pred_sizes', 'intersections'):
-                source = getattr(theirs, name)
-                _accumulate(getattr(mine, name), list(source), list(source.values()))
+            if sequence_id not in self.sequences:
+                self.sequences[sequence_id] = _SequenceStats(np.zeros_like(theirs.confusion))
+            self.sequences[sequence_id].add(theirs)
 
     def _class_iou(self, confusion: np.ndarray) -> float:
         removal = np.zeros_like(confusion)
@@ -145,15 +184,9 @@ class STQuality:
         aq_sums, tube_counts, iou_per_seq = [], [], []
         total_confusion = np.zeros((self.matrix_size,) * 2, np.int64)
         for stats in self.sequences.values():
-            aq_sum = 0.0
-            if stats.intersections:
-                pairs = list(stats.intersections)
-                tpa = np.array(list(stats.intersections.values()), np.float64)
-                gt_size = np.array([stats.gt_sizes[g] for g, _ in pairs], np.float64)
-                pred_size = np.array([stats.pred_sizes[p] for _, p in pairs], np.float64)
-                aq_sum = float(np.sum(tpa * (tpa / (gt_size + pred_size - tpa)) / gt_size))
+            aq_sum, tubes = stats.aq_sum_and_tubes()
             aq_sums.append(aq_sum)
-            tube_counts.append(len(stats.gt_sizes))
+            tube_counts.append(tubes)
             iou_per_seq.append(self._class_iou(stats.confusion))
             total_confusion += stats.confusion
         aq_sums, tube_counts = np.array(aq_sums), np.array(tube_counts, np.float64)
