@@ -112,6 +112,12 @@ def _write_panoptic_dataset(name: str, categories: List[dict],
     return written
 
 
+def _coco_image_name(split: str, index: int) -> Tuple[int, str]:
+    """(image id, file stem ``%012d``) as the official COCO files; ids are sparse there too."""
+    image_id = (1 if split == 'train' else 500_000) + 7 * index
+    return image_id, f'{image_id:012d}'
+
+
 def write_coco(root: Path, seed: int, log: Log) -> Dict[str, int]:
     """``coco/``: panoptic jsons + PNGs, images, and the instance jsons of the same segments."""
     coco = root / 'coco'
@@ -120,8 +126,7 @@ def write_coco(root: Path, seed: int, log: Log) -> Dict[str, int]:
         'coco', COCO_PANOPTIC_CATEGORIES, COCO_SPLIT_SIZES,
         lambda split: (annotations / f'panoptic_{split}2017.json', coco / f'{split}2017',
                        annotations / f'panoptic_{split}2017'),
-        lambda split, index: ((1 if split == 'train' else 500_000) + 7 * index,
-                              f'{(1 if split == "train" else 500_000) + 7 * index:012d}'),
+        _coco_image_name,
         seed, allow_crowd=True, log=log)
     is_thing = {cat['id']: cat['isthing'] for cat in COCO_PANOPTIC_CATEGORIES}
     for split, split_samples in samples.items():
