@@ -12,7 +12,8 @@ on PNG + json files (PNG decoding included), both single process, in images per 
 pq_compute_single_core, written here as the baseline) on the same files and raises if its
 TP / FP / FN or PQ differ from ours.
 Videos (`--videos N`): VIPSeg-format sets whose segments drift across the frames; VPQ
-(the windows 1 2 4 6 8 that fit in --frames) and STQ are timed from the files with every `--nproc` value.
+(the windows 1 2 4 6 8 that fit in --frames) and STQ are timed from the files with every
+`--nproc` value (raises if a process count changes a result).
 """
 import argparse
 import json

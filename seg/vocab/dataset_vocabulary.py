@@ -44,11 +44,32 @@ class Vocabulary:
         return cls(tuple(things), tuple(stuff), name or path.stem)
 
     @classmethod
+    def from_instance_json(cls, ann_file: str, name: Optional[str] = None) -> 'Vocabulary':
+        """The ``categories`` of a COCO-instance json (all things, in file order)."""
+        path = Path(ann_file)
+        if not path.is_file():
+            raise FileNotFoundError(f'instance annotation file not found: {path}')
+        try:
+            categories = json.loads(path.read_text())['categories']
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f'{path}: not a COCO-instance json with a "categories" list '
+                             f'({error})') from error
+        names = []
+        for index, category in enumerate(categories):
+            if not isinstance(category, dict) or 'name' not in category:
+                raise ValueError(f'{path}: categories[{index}] lacks "name"')
+            names.append(category['name'])
+        if not names:
+            raise ValueError(f'{path}: "categories" is empty')
+        return cls(tuple(names), (), name or path.stem)
+
+    @classmethod
     def build(cls, cfg: dict) -> 'Vocabulary':
         """From a config, one of:
 
         * ``dict(thing_classes=[...], stuff_classes=[...], name=...)``;
         * ``dict(ann_file=..., name=...)``: the categories of a COCO-panoptic json;
+        * ``dict(instance_ann_file=..., name=...)``: those of a COCO-instance json (things);
         * ``dict(file=..., name=...)``: a class-names file (``.json`` / ``.txt``, see
           ``seg.vocab.runtime_vocabulary``); ``name`` defaults to the file stem;
         * ``dict(merge=[cfg or None, ...], name=..., synonym_policy='first')``: the merged
@@ -59,14 +80,15 @@ class Vocabulary:
             return cfg
         cfg = dict(cfg)
         name = cfg.pop('name', None)
-        for key, builder in (('ann_file', cls._from_ann_file), ('file', cls._from_names_file),
-                             ('merge', cls._from_merge)):
+        for key, builder in (('ann_file', cls._from_ann_file),
+                             ('instance_ann_file', cls._from_instance_ann_file),
+                             ('file', cls._from_names_file), ('merge', cls._from_merge)):
             if key in cfg:
                 return builder(cfg, name)
         unknown = set(cfg) - {'thing_classes', 'stuff_classes'}
         if unknown:
-            raise KeyError(f'unknown vocabulary keys: {sorted(unknown)}; expected '
-                           'thing_classes, stuff_classes, name (or ann_file / file / merge)')
+            raise KeyError(f'unknown vocabulary keys: {sorted(unknown)}; expected thing_classes, '
+                           'stuff_classes, name (or ann_file / instance_ann_file / file / merge)')
         if name is None:
             raise KeyError('a vocabulary given by class lists needs a "name"')
         things: Sequence[str] = tuple(cfg.get('thing_classes', ()))
@@ -85,6 +107,11 @@ class Vocabulary:
     def _from_ann_file(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':
         cls._only(cfg, 'ann_file')
         return cls.from_panoptic_json(cfg['ann_file'], name)
+
+    @classmethod
+    def _from_instance_ann_file(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':
+        cls._only(cfg, 'instance_ann_file')
+        return cls.from_instance_json(cfg['instance_ann_file'], name)
 
     @classmethod
     def _from_names_file(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':

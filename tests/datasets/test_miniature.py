@@ -9,7 +9,8 @@ import pytest
 from mmengine.config import Config
 
 from seg.datasets import read_panoptic_png
-from seg.datasets.miniature import DATASET_FOLDERS, MINIATURE_DATASETS, write_miniature_data
+from seg.datasets.miniature import (DATASET_FOLDERS, MINIATURE_DATASETS, move_data_paths,
+                                    write_miniature_data)
 from seg.datasets.transforms import LoadImageFromFile, LoadInstanceAnnotations, PackSegInputs
 from seg.registry import DATASETS
 
@@ -188,30 +189,27 @@ def test_joint_training_sources_merge_into_the_published_vocabulary(mini):
     assert list(joint.metainfo['stuff_classes']) == published['stuff_classes']
 
 
-def _moved_to(obj, root: Path):
-    """A copy of a config value with every ``data/...`` path string moved under ``root``."""
-    if isinstance(obj, dict):
-        return {key: _moved_to(value, root) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_moved_to(value, root) for value in obj)
-    if isinstance(obj, str) and obj.startswith('data/'):
-        return str(root / obj[len('data/'):])
-    return obj
-
-
 @pytest.mark.parametrize('config', sorted(p.name for p in (REPO / 'configs/omg_seg').glob('*.py')))
 def test_every_omg_seg_config_builds_its_datasets_on_the_miniature_tree(mini, config):
     from seg.registry import METRICS
+    from seg.vocab.dataset_vocabulary import Vocabulary
     root, _ = mini
     cfg = Config.fromfile(str(REPO / 'configs/omg_seg' / config))
     loaders = [name for name in ('train_dataloader', 'val_dataloader', 'test_dataloader')
                if cfg.get(name) is not None]
     assert loaders
+    vocabulary = Vocabulary.build(move_data_paths(cfg.model.vocabulary.to_dict(), root))
     for name in loaders:
-        dataset = DATASETS.build(_moved_to(cfg[name]['dataset'].to_dict(), root))
+        dataset = DATASETS.build(move_data_paths(cfg[name]['dataset'].to_dict(), root))
         assert len(dataset) > 0
+        meta = dataset.metainfo
         if name == 'train_dataloader':
             assert dataset[0]['inputs'].ndim in (3, 4)  # an image or a clip
+        if 'sources' in meta:  # a joint dataset: the model predicts its merged classes
+            assert vocabulary.classes == tuple(meta['classes'])
+        elif meta['dataset_name'] != 'DAVISDataset':  # DAVIS is class-agnostic
+            assert (vocabulary.num_things, vocabulary.num_stuff) == \
+                (meta['num_things_classes'], meta['num_stuff_classes'])
     for key in ('val_evaluator', 'test_evaluator'):
         evaluators = cfg.get(key)
         for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:

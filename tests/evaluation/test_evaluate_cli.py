@@ -169,3 +169,8 @@ def test_vipseg_png_id_missing_from_frame_json_names_the_file(tmp_path):
     with pytest.raises(KeyError, match=rf"vid_000, frame 3 \(00003.png\) \(prediction\).*"
                                        rf"\[{dropped['id']}\] present in the PNG"):
         run('vipseg-stq', *argv)
+
+
+@pytest.mark.parametrize('task', ['vipseg-vpq', 'vipseg-stq'])
+def test_vipseg_two_processes_equal_one_on_the_official_case(task):
+    assert run(task, *VIPSEG, '--nproc', '2') == run(task, *VIPSEG)

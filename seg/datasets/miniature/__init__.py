@@ -16,7 +16,8 @@ configs' class lists and merged vocabularies match::
     objects365/                   annotations/zhiyuan_objv2_{train,val}.json,
                                   annotations/obj365v2_train.gt.json, {train,val}/patch<k>/
 
-Deterministic given ``seed``.
+Deterministic given ``seed``. ``move_data_paths(cfg_dict, root)`` points a config's ``data/...``
+paths (data roots, vocabulary json files) at such a tree.
 """
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Optional, Union
@@ -25,6 +26,7 @@ from .categories import (ADE20K_PANOPTIC_CATEGORIES, COCO_INSTANCE_CATEGORIES,
                          COCO_PANOPTIC_CATEGORIES, OBJECTS365_SAMPLE_CATEGORIES,
                          VIPSEG_CATEGORIES, YOUTUBE_VIS_2019_CLASSES, YOUTUBE_VIS_2021_CLASSES,
                          youtube_vis_categories)
+from .config_paths import move_data_paths
 from .images import write_ade20k, write_cityscapes, write_coco, write_objects365
 from .videos import write_davis, write_vipseg, write_youtube_vis
 
@@ -64,7 +66,7 @@ def write_miniature_data(root: Union[str, Path], datasets: Iterable[str] = MINIA
 
 
 __all__ = [
-    'write_miniature_data', 'MINIATURE_DATASETS', 'DATASET_FOLDERS', 'COCO_PANOPTIC_CATEGORIES',
+    'write_miniature_data', 'move_data_paths', 'MINIATURE_DATASETS', 'DATASET_FOLDERS', 'COCO_PANOPTIC_CATEGORIES',
     'COCO_INSTANCE_CATEGORIES', 'ADE20K_PANOPTIC_CATEGORIES', 'VIPSEG_CATEGORIES',
     'YOUTUBE_VIS_2019_CLASSES', 'YOUTUBE_VIS_2021_CLASSES', 'OBJECTS365_SAMPLE_CATEGORIES',
     'youtube_vis_categories'
