@@ -25,9 +25,9 @@ eval: PQ evaluator images per second on generated predictions (seg.evaluation.be
     --eval-frames frames), for every `--eval-nproc` value (results must be equal).
 video: online (MinVIS) inference of one generated video of --frames frames of --size with the
     config's `video_cfg` (VOS off: no first-frame objects are given): frames/s end to end
-    (normalisation, tube forwards, linking, per-frame post-processing) and of the tube
-    forwards alone (backbone + pixel decoder + mask decoder per tube). Use a video config,
-    e.g. configs/toy/omg_toy_video.py.
+    (normalisation, tube forwards, linking, per-frame post-processing), per stage summed over
+    the tubes (backbone / pixel decoder / mask decoder) and of the three stages together
+    (`model_frames_per_s`). Use a video config, e.g. configs/toy/omg_toy_video.py.
 --compare-hf: instead of the sections above, time the config's pixel decoder + mask decoder
     (`model.panoptic_head`, random weights) against Hugging Face transformers' Mask2Former
     pixel decoder + transformer module built with the same widths, layers, heads, FFN sizes
@@ -185,7 +185,10 @@ def benchmark_inference(model, size, runs: int, warmup: int, device) -> Dict[str
 @torch.no_grad()
 def benchmark_video(model, size, num_frames: int, runs: int, warmup: int,
                     device) -> Dict[str, object]:
-    """Frames per second of online video inference on one random uint8 video."""
+    """Frames per second of online video inference on one random uint8 video: end to end
+    (`total`) and per stage summed over the tubes (backbone / pixel decoder / mask decoder,
+    each on the previous stage's output); `rest_s` = total - the three stages (normalisation,
+    linking, upsampling and per-frame post-processing)."""
     model.eval()
     height, width = size
     frames = torch.randint(0, 256, (num_frames, 3, height, width), dtype=torch.uint8)
@@ -206,17 +209,23 @@ def benchmark_video(model, size, num_frames: int, runs: int, warmup: int,
         inference.run(inputs, samples, lambda t, outputs: None)
 
     inputs, _ = normalised()
-
-    def tube_forwards():
-        for start, stop in tubes:
-            model.panoptic_head(model.extract_feat(inputs[start:stop]), num_frames=stop - start)
-
-    total = time_call(end_to_end, runs, warmup, device)
-    forward = time_call(tube_forwards, runs, warmup, device)
-    return dict(frames=num_frames, tubes=[list(tube) for tube in tubes], total=total,
-                tube_forwards=forward, frames_per_s=num_frames / total['median_s'],
-                tube_forward_frames_per_s=num_frames / forward['median_s'],
-                rest_s=total['median_s'] - forward['median_s'])
+    head = model.panoptic_head
+    clips = [(inputs[start:stop], stop - start) for start, stop in tubes]
+    feats = [model.extract_feat(clip) for clip, _ in clips]
+    pixel_features = [head.pixel_decoder(list(tube_feats)) for tube_feats in feats]
+    calls = dict(
+        backbone=lambda: [model.extract_feat(clip) for clip, _ in clips],
+        pixel_decoder=lambda: [head.pixel_decoder(list(tube_feats)) for tube_feats in feats],
+        mask_decoder=lambda: [head(tube_feats, num_frames=length, pixel_features=pixel)
+                              for tube_feats, (_, length), pixel
+                              in zip(feats, clips, pixel_features)],
+        total=end_to_end)
+    stages = {name: time_call(call, runs, warmup, device) for name, call in calls.items()}
+    model_s = sum(stages[name]['median_s'] for name in STAGES[:3])
+    return dict(frames=num_frames, tubes=[list(tube) for tube in tubes], stages=stages,
+                frames_per_s=num_frames / stages['total']['median_s'],
+                model_frames_per_s=num_frames / model_s,
+                rest_s=stages['total']['median_s'] - model_s)
 
 
 def import_hf_mask2former():
@@ -359,9 +368,14 @@ def format_table(results: dict) -> str:
                      f'({results["data"]["samples"]} samples, 1 process)')
     if 'video' in results:
         row = results['video']
-        lines.append(f'video ({row["frames"]} frames, tubes {row["tubes"]}): '
-                     f'{row["frames_per_s"]:.2f} frames/s end to end, '
-                     f'{row["tube_forward_frames_per_s"]:.2f} frames/s tube forwards only')
+        lines.append(f'{"video stage":<16s} {"median ms":>10s} {"min ms":>9s} {"max ms":>9s}'
+                     f'  ({row["frames"]} frames, tubes {row["tubes"]})')
+        for stage, timing in row['stages'].items():
+            lines.append(f'{stage:<16s} {1e3 * timing["median_s"]:10.2f} '
+                         f'{1e3 * timing["min_s"]:9.2f} {1e3 * timing["max_s"]:9.2f}')
+        lines.append(f'video: {row["frames_per_s"]:.2f} frames/s end to end, '
+                     f'{row["model_frames_per_s"]:.2f} frames/s backbone + pixel decoder + '
+                     f'mask decoder')
     if 'eval' in results:
         row = results['eval']
         line = (f'eval PQ ({row["segments"]} segments/image): '

@@ -19,3 +19,9 @@ model.vocabulary = coco_vocabulary
 model.video_cfg = dict(clip_size=5, clip_size_small=3, whole_clip_thr=0, small_clip_thr=15,
                        overlap=0, vos_on=True, num_proposals=25)
 model.test_cfg.update(panoptic_on=False, semantic_on=False, instance_on=False)
+
+# Evaluation only (DAVIS's own training data is class-agnostic, the vocabulary is COCO's).
+train_dataloader = None
+train_cfg = None
+optim_wrapper = None
+param_scheduler = None

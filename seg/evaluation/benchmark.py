@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy.spatial import cKDTree
 
-from .functional.formats import read_panoptic_png, rgb_to_id, write_panoptic_png
+from .functional.formats import rgb_to_id, write_panoptic_png
 from .functional.panoptic_quality import (PanopticCategories, PQStat, evaluate_coco_panoptic,
                                           pq_image_stats, pq_summary)
 from .functional.video_panoptic import (VIPSEG_WINDOWS, evaluate_vipseg_stq,

@@ -68,7 +68,10 @@ def test_video_frames_per_second(tmp_path):
     video = json.loads(out.read_text())['video']
     assert video['frames'] == 4
     assert video['tubes'] == [[0, 3], [3, 4]]  # the toy video_cfg: tubes of 3 frames
-    assert video['frames_per_s'] > 0 and video['tube_forward_frames_per_s'] > 0
+    assert set(video['stages']) == {'backbone', 'pixel_decoder', 'mask_decoder', 'total'}
+    for row in video['stages'].values():
+        assert 0 < row['min_s'] <= row['median_s'] <= row['max_s']
+    assert video['frames_per_s'] > 0 and video['model_frames_per_s'] > 0
     assert 'frames/s end to end' in result.stdout
 
 

@@ -5,16 +5,18 @@
 read, each in its real folder layout (DATASET.md) and with its real category list, so the
 configs' class lists and merged vocabularies match::
 
-    coco/                         annotations/panoptic_{train,val}2017{.json,/},
-                                  annotations/instances_{train,val}2017.json, {train,val}2017/
-    ade/ADEChallengeData2016/     ade20k_panoptic_{train,val}{.json,/}, images/{training,validation}/
-    cityscapes/                   leftImg8bit/, gtFine/, annotations/cityscapes_panoptic_*_trainId*
-    youtube_vis_2019/             {train,valid}.json, {train,valid}/JPEGImages/, annotations/
-    youtube_vis_2021/             {train,valid}/instances.json, {train,valid}/JPEGImages/, annotations/
-    VIPSeg/                       panoVIPSeg_categories.json, {train,val}.txt, imgs/, panomasks/
-    DAVIS/                        ImageSets/2017/, JPEGImages/{480p,Full-Resolution}/, Annotations/
-    objects365/                   annotations/zhiyuan_objv2_{train,val}.json,
-                                  annotations/obj365v2_train.gt.json, {train,val}/patch<k>/
+    coco/                      annotations/panoptic_{train,val}2017{.json,/},
+                               annotations/instances_{train,val}2017.json, {train,val}2017/
+    ade/ADEChallengeData2016/  ade20k_panoptic_{train,val}{.json,/},
+                               images/{training,validation}/
+    cityscapes/                leftImg8bit/, gtFine/, annotations/cityscapes_panoptic_*_trainId*
+    youtube_vis_2019/          {train,valid}.json, {train,valid}/JPEGImages/, annotations/
+    youtube_vis_2021/          {train,valid}/instances.json, {train,valid}/JPEGImages/,
+                               annotations/
+    VIPSeg/                    panoVIPSeg_categories.json, {train,val}.txt, imgs/, panomasks/
+    DAVIS/                     ImageSets/2017/, JPEGImages/{480p,Full-Resolution}/, Annotations/
+    objects365/                annotations/zhiyuan_objv2_{train,val}.json,
+                               annotations/obj365v2_train.gt.json, {train,val}/patch<k>/
 
 Deterministic given ``seed``. ``move_data_paths(cfg_dict, root)`` points a config's ``data/...``
 paths (data roots, vocabulary json files) at such a tree.
@@ -66,8 +68,9 @@ def write_miniature_data(root: Union[str, Path], datasets: Iterable[str] = MINIA
 
 
 __all__ = [
-    'write_miniature_data', 'move_data_paths', 'MINIATURE_DATASETS', 'DATASET_FOLDERS', 'COCO_PANOPTIC_CATEGORIES',
-    'COCO_INSTANCE_CATEGORIES', 'ADE20K_PANOPTIC_CATEGORIES', 'VIPSEG_CATEGORIES',
+    'write_miniature_data', 'move_data_paths', 'MINIATURE_DATASETS', 'DATASET_FOLDERS',
+    'COCO_PANOPTIC_CATEGORIES', 'COCO_INSTANCE_CATEGORIES', 'ADE20K_PANOPTIC_CATEGORIES',
+    'VIPSEG_CATEGORIES',
     'YOUTUBE_VIS_2019_CLASSES', 'YOUTUBE_VIS_2021_CLASSES', 'OBJECTS365_SAMPLE_CATEGORIES',
     'youtube_vis_categories'
 ]

@@ -7,7 +7,7 @@ categories drawn at random (things to things, stuff to stuff).
 """
 import hashlib
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
