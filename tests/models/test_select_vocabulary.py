@@ -1,0 +1,33 @@
+"""OMGSegmentor.select_vocabulary: a sub-vocabulary reuses the matching text prototypes, so its
+class logits are the model's columns for those classes; the previous vocabulary comes back."""
+import pytest
+import torch
+
+from seg.registry import MODELS
+from seg.vocab import Vocabulary
+
+
+def test_selected_vocabulary_scores_are_the_matching_columns(tiny_cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_cfg).eval()
+    full = model.vocabulary  # toy: ball, box, tent, ring / sky, grass, water
+    queries = torch.randn(1, 5, model.panoptic_head.text_classifier.embed_dim)
+    full_logits = model.panoptic_head.text_classifier(queries)
+    # Another dataset's names (different order, a synonym spelling) for 3 of the classes.
+    subset = Vocabulary(('Tent', 'ball'), ('grass,lawn',), 'other_dataset')
+    with model.selected_vocabulary(subset):
+        assert model.vocabulary is subset and model.num_classes == 3
+        assert model.panoptic_fusion_head.num_things_classes == 2
+        logits = model.panoptic_head.text_classifier(queries)
+        columns = [full.classes.index(name) for name in ('tent', 'ball', 'grass')]
+        torch.testing.assert_close(logits[..., :3], full_logits[..., columns])
+        assert torch.all(logits[..., 3] == 0)  # background
+    assert model.vocabulary == full and model.num_classes == 7
+    torch.testing.assert_close(model.panoptic_head.text_classifier(queries), full_logits)
+
+
+def test_classes_the_model_does_not_know_are_refused(tiny_cfg):
+    model = MODELS.build(tiny_cfg)
+    with pytest.raises(ValueError, match=r"does not name: \['zebra'\]"):
+        model.select_vocabulary(Vocabulary(('ball', 'zebra'), (), 'zoo'))
+    assert model.num_classes == 7
