@@ -1,6 +1,6 @@
 """Train a model from a config with the MMEngine runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--amp] [--resume [CKPT]]
+    python tools/train.py CONFIG [--work-dir DIR] [--amp] [--resume [CKPT]] [--dry-run N]
                                  [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm|mpi]
 """
 import argparse
@@ -25,8 +25,23 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint of the work dir '
                         'when no path is given')
+    parser.add_argument('--dry-run', type=int, metavar='N',
+                        help='check a config end to end: N training iterations at the '
+                        'configured base learning rate (no schedule, no validation), one '
+                        'checkpoint at the end')
     add_launch_arguments(parser)
     return parse_launch_args(parser, argv)
+
+
+def make_dry_run(cfg: Config, iterations: int) -> None:
+    """Turn ``cfg`` into a short smoke-test run of ``iterations`` training steps."""
+    if iterations < 1:
+        raise ValueError(f'--dry-run needs at least 1 iteration, got {iterations}')
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iterations)
+    cfg.param_scheduler = None
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.default_hooks.checkpoint.update(by_epoch=False, interval=iterations)
+    cfg.default_hooks.logger.update(interval=1)
 
 
 def main(argv=None):
@@ -34,6 +49,8 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     setup_config(cfg, args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                  launcher=args.launcher, amp=args.amp)
+    if args.dry_run is not None:
+        make_dry_run(cfg, args.dry_run)
     if args.auto_scale_lr:
         cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr', {}), enable=True)
     if args.resume == 'auto':

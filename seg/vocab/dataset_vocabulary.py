@@ -28,40 +28,16 @@ class Vocabulary:
     def from_panoptic_json(cls, ann_file: str, name: Optional[str] = None) -> 'Vocabulary':
         """Read the ``categories`` of a COCO-panoptic json: things (``isthing=1``) in file
         order, then stuff. ``name`` defaults to the json's file stem."""
-        path = Path(ann_file)
-        if not path.is_file():
-            raise FileNotFoundError(f'panoptic annotation file not found: {path}')
-        try:
-            categories = json.loads(path.read_text())['categories']
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise ValueError(f'{path}: not a COCO-panoptic json with a "categories" list '
-                             f'({error})') from error
         things, stuff = [], []
-        for index, category in enumerate(categories):
-            if 'name' not in category or 'isthing' not in category:
-                raise ValueError(f'{path}: categories[{index}] lacks "name" or "isthing"')
+        for category in _json_categories(ann_file, 'panoptic', ('name', 'isthing')):
             (things if category['isthing'] else stuff).append(category['name'])
-        return cls(tuple(things), tuple(stuff), name or path.stem)
+        return cls(tuple(things), tuple(stuff), name or Path(ann_file).stem)
 
     @classmethod
     def from_instance_json(cls, ann_file: str, name: Optional[str] = None) -> 'Vocabulary':
         """The ``categories`` of a COCO-instance json (all things, in file order)."""
-        path = Path(ann_file)
-        if not path.is_file():
-            raise FileNotFoundError(f'instance annotation file not found: {path}')
-        try:
-            categories = json.loads(path.read_text())['categories']
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise ValueError(f'{path}: not a COCO-instance json with a "categories" list '
-                             f'({error})') from error
-        names = []
-        for index, category in enumerate(categories):
-            if not isinstance(category, dict) or 'name' not in category:
-                raise ValueError(f'{path}: categories[{index}] lacks "name"')
-            names.append(category['name'])
-        if not names:
-            raise ValueError(f'{path}: "categories" is empty')
-        return cls(tuple(names), (), name or path.stem)
+        names = [c['name'] for c in _json_categories(ann_file, 'instance', ('name',))]
+        return cls(tuple(names), (), name or Path(ann_file).stem)
 
     @classmethod
     def build(cls, cfg: dict) -> 'Vocabulary':
@@ -128,3 +104,21 @@ class Vocabulary:
         cls._only(cfg, 'merge', ('synonym_policy',))
         sources = [None if source is None else cls.build(source) for source in cfg['merge']]
         return merge_vocabularies(sources, cfg.get('synonym_policy', 'first'), name).vocabulary
+
+
+def _json_categories(ann_file: str, kind: str, keys: Sequence[str]) -> list:
+    """The non-empty ``categories`` list of a COCO-format json, each entry with ``keys``."""
+    path = Path(ann_file)
+    if not path.is_file():
+        raise FileNotFoundError(f'{kind} annotation file not found: {path}')
+    try:
+        categories = json.loads(path.read_text())['categories']
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f'{path}: not a COCO-{kind} json with a "categories" list '
+                         f'({error})') from error
+    if not categories:
+        raise ValueError(f'{path}: "categories" is empty')
+    for index, category in enumerate(categories):
+        if not isinstance(category, dict) or any(key not in category for key in keys):
+            raise ValueError(f'{path}: categories[{index}] lacks one of {list(keys)}')
+    return categories

@@ -1,4 +1,7 @@
-"""The toy config shrunk for in-process runner tests, set up as tools/train.py does."""
+"""The toy config shrunk for in-process runner tests, set up as tools/train.py does; helpers
+for tests that spawn gloo ranks."""
+import queue as queue_module
+import socket
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,33 @@ def toy_runner_cfg(tiny_cfg):
     toy config with the tiny test model and 64x64 crops."""
     return lambda work_dir, data_root, **kwargs: _toy_runner_cfg(work_dir, data_root, tiny_cfg,
                                                                  **kwargs)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A free TCP port on localhost for a gloo rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def collect_rank_results():
+    """collect_rank_results(queue, processes) -> {rank: result}: waits for every spawned rank's
+    ``(rank, result)`` message (a string result is a worker's traceback: the test fails with
+    it) and for the processes to exit cleanly."""
+    def collect(queue, processes) -> dict:
+        results = {}
+        while len(results) < len(processes):
+            try:
+                rank, result = queue.get(timeout=5)
+            except queue_module.Empty:
+                assert all(p.is_alive() for p in processes), 'a worker died silently'
+                continue
+            assert not isinstance(result, str), f'rank {rank} failed:\n{result}'
+            results[rank] = result
+        for process in processes:
+            process.join(timeout=60)
+            assert process.exitcode == 0
+        return results
+    return collect

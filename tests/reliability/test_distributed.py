@@ -6,8 +6,6 @@ import datetime
 import importlib
 import os
 import pickle
-import queue as queue_module
-import socket
 import traceback
 from pathlib import Path
 
@@ -132,29 +130,8 @@ def _rank_results(rank, model_cfg, state_dict, samples, data_root, work_dir) -> 
             untouched, metrics)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _collect(queue, processes) -> dict:
-    results = {}
-    while len(results) < len(processes):
-        try:
-            rank, result = queue.get(timeout=5)
-        except queue_module.Empty:
-            assert all(process.is_alive() for process in processes), 'a worker died silently'
-            continue
-        assert not isinstance(result, str), f'rank {rank} failed:\n{result}'
-        results[rank] = result
-    for process in processes:
-        process.join(timeout=60)
-        assert process.exitcode == 0
-    return results
-
-
-def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg):
+def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg, free_port,
+                                        collect_rank_results):
     torch.manual_seed(0)
     model = MODELS.build(tiny_cfg)  # also writes the text-embedding cache the workers read
     state_dict = {name: value.clone() for name, value in model.state_dict().items()}
@@ -163,7 +140,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg):
     context = mp.get_context('spawn')
     queue = context.Queue()
     dist_dir = tmp_path / 'dist'
-    port = _free_port()
+    port = free_port()
     processes = [context.Process(target=_worker, args=(
         rank, port, tiny_cfg, state_dict, samples, str(toy_data_root), str(dist_dir), queue))
         for rank in range(WORLD_SIZE)]
@@ -181,7 +158,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg):
                                               'none'))
         single_runner.model.load_state_dict(state_dict)
         single_metrics = single_runner.test()
-        results = _collect(queue, processes)
+        results = collect_rank_results(queue, processes)
     finally:
         for process in processes:
             if process.is_alive():

@@ -5,8 +5,6 @@ trained checkpoint gives the same metrics on 2 processes as on 1."""
 import copy
 import datetime
 import os
-import queue as queue_module
-import socket
 import traceback
 from pathlib import Path
 
@@ -104,30 +102,8 @@ def _worker(rank, port, model_cfg, coco_root, video_root, work_dir, queue):
             dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _collect(queue, processes) -> dict:
-    results = {}
-    while len(results) < len(processes):
-        try:
-            rank, result = queue.get(timeout=5)
-        except queue_module.Empty:
-            assert all(process.is_alive() for process in processes), 'a worker died silently'
-            continue
-        assert not isinstance(result, str), f'rank {rank} failed:\n{result}'
-        results[rank] = result
-    for process in processes:
-        process.join(timeout=60)
-        assert process.exitcode == 0
-    return results
-
-
-def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(tmp_path, toy_data_root,
-                                                                   tiny_cfg):
+def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(
+        tmp_path, toy_data_root, tiny_cfg, free_port, collect_rank_results):
     video_root = tmp_path / 'toy_video'
     generate_toy_video_dataset(video_root, num_train=3, num_val=2, num_frames=(3, 4), seed=1,
                                overwrite=True, log=None)
@@ -138,14 +114,14 @@ def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(tmp_path, toy_
     context = mp.get_context('spawn')
     queue = context.Queue()
     dist_dir = tmp_path / 'dist'
-    port = _free_port()
+    port = free_port()
     processes = [context.Process(target=_worker, args=(
         rank, port, model_cfg, str(toy_data_root), str(video_root), str(dist_dir), queue))
         for rank in range(WORLD_SIZE)]
     for process in processes:
         process.start()
     try:
-        results = _collect(queue, processes)
+        results = collect_rank_results(queue, processes)
     finally:
         for process in processes:
             if process.is_alive():
