@@ -3,7 +3,7 @@
     python tools/evaluate.py TASK [task options] [--out result.json] [--no-progress]
 
 Tasks (all values are fractions in [0, 1]; -1 where COCO says undefined; null = NaN):
-  coco-panoptic, cityscapes-panoptic  --gt-json --gt-dir --pred-json --pred-dir
+  coco-panoptic, cityscapes-panoptic  --gt-json --gt-dir --pred-json --pred-dir [--nproc N]
   coco-instance                       --gt-json --pred-json [--max-dets 1 10 100]
   youtube-vis                         --gt-json --pred-json [--max-dets 1 10 100]
   semantic                            --gt-dir --pred-dir (--meta META.json | --num-classes N)
@@ -14,8 +14,8 @@ Tasks (all values are fractions in [0, 1]; -1 where COCO says undefined; null = 
                                       [--nproc N]
   davis                               --davis-root DIR --results-dir DIR [--set val]
                                       [--resolution 480p]
-A table is printed; `--out` writes the full result as JSON. `--nproc N` evaluates videos in N
-processes (forked on Linux); the result is identical to --nproc 1.
+A table is printed; `--out` writes the full result as JSON. `--nproc N` evaluates images or
+videos in N processes (forked on Linux); the result is identical to --nproc 1.
 """
 import argparse
 import json
@@ -28,7 +28,7 @@ from seg.evaluation import functional as F
 
 def _panoptic(args) -> dict:
     return F.evaluate_coco_panoptic(args.gt_json, args.gt_dir, args.pred_json, args.pred_dir,
-                                    progress=args.progress)
+                                    progress=args.progress, nproc=args.nproc)
 
 
 def _instance(args) -> dict:
@@ -139,9 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                              task, 'panoptic quality (panopticapi rules)'))
         for name in ('--gt-json', '--gt-dir', '--pred-json', '--pred-dir'):
             sub.add_argument(name, required=True)
-        if task.startswith('vipseg'):
-            sub.add_argument('--nproc', type=_positive_int, default=1,
-                             help='processes evaluating videos in parallel (default 1)')
+        sub.add_argument('--nproc', type=_positive_int, default=1,
+                         help='processes evaluating images / videos in parallel (default 1)')
         if task == 'vipseg-vpq':
             sub.add_argument('--windows', type=int, nargs='+', default=list(F.VIPSEG_WINDOWS),
                              help='window sizes in frames (Cityscapes-VPS k=0/5/10/15: 1 2 3 4)')

@@ -12,13 +12,14 @@ All pixel work is one `bincount` over combined (GT segment, predicted segment) i
 matching then runs on the small per-segment intersection matrix.
 """
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import (PathLike, VOID_SEGMENT_ID, load_json, read_panoptic_png, require_key,
-                      with_progress)
+from .formats import (PathLike, VOID_SEGMENT_ID, load_json, map_in_processes,
+                      read_panoptic_png, require_key)
 
 UNDEFINED = -1.0  # value reported for an average over zero categories
 
@@ -306,26 +307,45 @@ def segments_from_label_map(label_map: np.ndarray, num_classes: int,
     return ids, segments
 
 
+@dataclass(frozen=True)
+class ImageFiles:
+    """One image's GT and predicted PNGs and segments (a picklable unit of work)."""
+    gt_path: Path
+    gt_segments: list
+    pred_path: Path
+    pred_segments: list
+    where: str
+
+
+def _pq_of_image(image: ImageFiles, categories: PanopticCategories) -> PQStat:
+    return pq_image_stats(read_panoptic_png(image.gt_path), image.gt_segments,
+                          read_panoptic_png(image.pred_path), image.pred_segments, categories,
+                          where=image.where)
+
+
 def evaluate_coco_panoptic(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike,
-                           pred_dir: PathLike, progress: bool = False) -> dict:
-    """PQ of official-format panoptic predictions (panopticapi `pq_compute` result layout)."""
+                           pred_dir: PathLike, progress: bool = False, nproc: int = 1) -> dict:
+    """PQ of official-format panoptic predictions (panopticapi `pq_compute` result layout);
+    ``nproc`` > 1 reads and matches the images in a process pool (same result)."""
     gt = load_json(gt_json)
     pred = load_json(pred_json)
     categories = PanopticCategories.from_coco(require_key(gt, 'categories', str(gt_json)))
     pred_by_image = {}
     for annotation in require_key(pred, 'annotations', str(pred_json)):
         pred_by_image[require_key(annotation, 'image_id', str(pred_json))] = annotation
-    gt_annotations = require_key(gt, 'annotations', str(gt_json))
-    stat = PQStat.zeros(len(categories))
-    for gt_annotation in with_progress(gt_annotations, progress, len(gt_annotations), 'PQ'):
+    images = []
+    for gt_annotation in require_key(gt, 'annotations', str(gt_json)):
         image_id = require_key(gt_annotation, 'image_id', str(gt_json))
         if image_id not in pred_by_image:
             raise KeyError(f'{pred_json}: no prediction for the GT image with id {image_id}')
         pred_annotation = pred_by_image[image_id]
         gt_path = Path(gt_dir) / gt_annotation['file_name']
         pred_path = Path(pred_dir) / require_key(pred_annotation, 'file_name', str(pred_json))
-        stat += pq_image_stats(
-            read_panoptic_png(gt_path), gt_annotation['segments_info'],
-            read_panoptic_png(pred_path), pred_annotation['segments_info'], categories,
-            where=f'image {image_id} ({gt_path.name} / {pred_path})')
+        images.append(ImageFiles(gt_path, gt_annotation['segments_info'], pred_path,
+                                 pred_annotation['segments_info'],
+                                 f'image {image_id} ({gt_path.name} / {pred_path})'))
+    stat = PQStat.zeros(len(categories))
+    worker = partial(_pq_of_image, categories=categories)
+    for image_stat in map_in_processes(worker, images, nproc, progress, 'PQ'):
+        stat += image_stat
     return pq_summary(stat, categories)

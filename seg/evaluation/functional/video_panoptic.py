@@ -16,15 +16,14 @@ over the video-level segment lists; windows and STQ are sums of these matrices. 
 independent: `nproc` > 1 evaluates them in a process pool, summed in video order (the result
 is identical to nproc=1).
 """
-import multiprocessing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import PathLike, load_json, read_panoptic_png, require_key, with_progress
+from .formats import PathLike, load_json, map_in_processes, read_panoptic_png, require_key
 from .panoptic_quality import (PanopticCategories, PQStat, SegmentTable, match_segments,
                                pair_counts, pq_summary, segment_indices)
 from .stq import STQuality
@@ -32,9 +31,6 @@ from .stq import STQuality
 VIPSEG_WINDOWS = (1, 2, 4, 6, 8)
 CITYSCAPES_VPS_WINDOWS = (1, 2, 3, 4)
 STQ_VOID = 255
-# Worker start: fork where the platform has it (workers run numpy only, so forking a parent
-# that imported torch is safe and skips the 2-3 s re-import per worker), spawn elsewhere.
-START_METHOD = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
 
 
 @dataclass
@@ -267,22 +263,6 @@ def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_d
     return categories, videos
 
 
-def map_in_processes(function: Callable, items: Sequence, nproc: int = 1,
-                     progress: bool = False, desc: str = 'videos') -> Iterator:
-    """`function(item)` for every item, in input order; `nproc` > 1 uses a process pool.
-
-    Results come back in the input order, so sums over them equal the nproc=1 sums exactly.
-    `function` must be picklable (a module-level function or a partial of one).
-    """
-    if nproc < 1:
-        raise ValueError(f'nproc must be >= 1, got {nproc}')
-    if nproc == 1 or len(items) < 2:
-        yield from with_progress(map(function, items), progress, len(items), desc)
-        return
-    with multiprocessing.get_context(START_METHOD).Pool(min(nproc, len(items))) as pool:
-        yield from with_progress(pool.imap(function, items), progress, len(items), desc)
-
-
 def _vpq_of_video(video: VideoFiles, categories: PanopticCategories,
                   windows: Sequence[int]) -> List[Tuple[PQStat, int]]:
     counts = video.counts(categories)
@@ -308,7 +288,7 @@ def evaluate_vipseg_vpq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike
     stats = {w: PQStat.zeros(len(categories)) for w in windows}
     num_windows = dict.fromkeys(windows, 0)
     worker = partial(_vpq_of_video, categories=categories, windows=windows)
-    for per_window in map_in_processes(worker, videos, nproc, progress):
+    for per_window in map_in_processes(worker, videos, nproc, progress, 'videos'):
         for window, (stat, count) in zip(windows, per_window):
             stats[window] += stat
             num_windows[window] += count
@@ -325,6 +305,6 @@ def evaluate_vipseg_stq(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike
     categories, videos = read_vipseg(gt_json, gt_dir, pred_json, pred_dir)
     stq = stq_for_categories(categories, num_classes)
     worker = partial(_stq_of_video, categories=categories, num_classes=num_classes)
-    for video_stq in map_in_processes(worker, videos, nproc, progress):
+    for video_stq in map_in_processes(worker, videos, nproc, progress, 'videos'):
         stq.merge(video_stq)
     return stq.result()

@@ -1,11 +1,12 @@
-"""`tools/evaluate.py vipseg-vpq / vipseg-stq --nproc 2` gives exactly the single-process result
-on a small generated VIPSeg-format set."""
+"""`tools/evaluate.py coco-panoptic / vipseg-vpq / vipseg-stq --nproc 2` gives exactly the
+single-process result on small generated COCO-panoptic / VIPSeg-format sets."""
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from seg.evaluation.benchmark import write_vipseg_set
+from seg.evaluation.benchmark import make_image, write_panoptic_set, write_vipseg_set
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location('evaluate_cli', REPO_ROOT / 'tools' / 'evaluate.py')
@@ -17,12 +18,25 @@ _spec.loader.exec_module(evaluate_cli)
 def video_set(tmp_path_factory) -> list:
     files = write_vipseg_set(tmp_path_factory.mktemp('vipseg'), num_videos=3, num_frames=3,
                              num_segments=12, size=(40, 56), seed=1)
-    return [item for key in ('gt_json', 'gt_dir', 'pred_json', 'pred_dir')
-            for item in (f'--{key.replace("_", "-")}', str(files[key]))]
+    return file_arguments(files)
 
 
 def run(*argv) -> dict:
     return evaluate_cli.main([*argv, '--no-progress'], echo=lambda line: None)
+
+
+def file_arguments(files: dict) -> list:
+    return [item for key in ('gt_json', 'gt_dir', 'pred_json', 'pred_dir')
+            for item in (f'--{key.replace("_", "-")}', str(files[key]))]
+
+
+def test_pq_with_two_processes_equals_one(tmp_path):
+    rng = np.random.default_rng(0)
+    images = [make_image(rng, 12, (40, 56)) for _ in range(5)]
+    arguments = file_arguments(write_panoptic_set(tmp_path, images))
+    single = run('coco-panoptic', *arguments)
+    assert run('coco-panoptic', *arguments, '--nproc', '2') == single
+    assert 0 < single['All']['pq'] < 1
 
 
 def test_vpq_with_two_processes_equals_one(video_set):
