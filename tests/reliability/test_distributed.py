@@ -140,9 +140,8 @@ def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg, fre
     context = mp.get_context('spawn')
     queue = context.Queue()
     dist_dir = tmp_path / 'dist'
-    port = free_port()
     processes = [context.Process(target=_worker, args=(
-        rank, port, tiny_cfg, state_dict, samples, str(toy_data_root), str(dist_dir), queue))
+        rank, free_port, tiny_cfg, state_dict, samples, str(toy_data_root), str(dist_dir), queue))
         for rank in range(WORLD_SIZE)]
     for process in processes:
         process.start()

@@ -114,9 +114,8 @@ def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(
     context = mp.get_context('spawn')
     queue = context.Queue()
     dist_dir = tmp_path / 'dist'
-    port = free_port()
     processes = [context.Process(target=_worker, args=(
-        rank, port, model_cfg, str(toy_data_root), str(video_root), str(dist_dir), queue))
+        rank, free_port, model_cfg, str(toy_data_root), str(video_root), str(dist_dir), queue))
         for rank in range(WORLD_SIZE)]
     for process in processes:
         process.start()
