@@ -6,7 +6,8 @@
 # synonym lists; here ADE's json names are merged, so the counts can differ slightly (the model
 # and the dataset build the same merge, checked before the first step). Learning rate and launch
 # as the main config.
-#   python tools/gen_cls.py configs/omg_seg/omg_convl_close_set_coco_vid_ade_yt19_yt21_vip_city_12e.py
+#   python tools/gen_cls.py \
+#       configs/omg_seg/omg_convl_close_set_coco_vid_ade_yt19_yt21_vip_city_12e.py
 from mmengine.config import read_base
 
 with read_base():

@@ -38,7 +38,8 @@ test_pipeline = [
 
 _train_files = dict(
     ann_file='annotations/cityscapes_panoptic_train_trainId.json',
-    data_prefix=dict(img='leftImg8bit/train/', seg='annotations/cityscapes_panoptic_train_trainId/'))
+    data_prefix=dict(img='leftImg8bit/train/',
+                     seg='annotations/cityscapes_panoptic_train_trainId/'))
 _val_files = dict(
     ann_file='annotations/cityscapes_panoptic_val_trainId.json',
     data_prefix=dict(img='leftImg8bit/val/', seg='annotations/cityscapes_panoptic_val_trainId/'))
