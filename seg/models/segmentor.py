@@ -159,6 +159,30 @@ class OMGSegmentor(BaseModel):
             self._install_vocabulary(previous)
             self.panoptic_head.text_classifier.cls_embed = prototypes
 
+    @contextmanager
+    def test_settings(self, test_cfg: Optional[dict] = None, video_cfg: Optional[dict] = None,
+                      interactive_test_cfg: Optional[dict] = None) -> Iterator[None]:
+        """Other inference settings for the duration of a ``with`` block: ``test_cfg`` keys
+        update the fusion head's (``panoptic_on``, ``instance_on``, ...), ``video_cfg`` and
+        ``interactive_test_cfg`` replace the model's. Used to test one model on several tasks
+        in one run (each dataset with the settings of its own eval config)."""
+        fusion = self.panoptic_fusion_head
+        previous = (dict(fusion.test_cfg), self.video_cfg, self.interactive_test_cfg)
+        if test_cfg:
+            unknown = sorted(set(test_cfg) - set(fusion.test_cfg))
+            if unknown:
+                raise KeyError(f'unknown test_cfg keys {unknown}; allowed '
+                               f'{sorted(fusion.test_cfg)}')
+            fusion.test_cfg = {**fusion.test_cfg, **test_cfg}
+        if video_cfg is not None:
+            self.video_cfg = VideoInferenceConfig.build(video_cfg)
+        if interactive_test_cfg is not None:
+            self.interactive_test_cfg = InteractiveTestConfig.build(interactive_test_cfg)
+        try:
+            yield
+        finally:
+            fusion.test_cfg, self.video_cfg, self.interactive_test_cfg = previous
+
     def _install_vocabulary(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
         for module in (self.panoptic_head, self.panoptic_fusion_head):

@@ -85,12 +85,14 @@ def test_config_builds_model_datasets_and_evaluator(name, workspace, monkeypatch
         assert vocabulary_differences(model.vocabulary, meta, 'label_maps' in meta) == []
         built_something = True
     if cfg.get('test_dataloader'):
-        dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
-        assert 'data_samples' in dataset[0]
-        metrics = cfg.test_evaluator
-        metrics = metrics if isinstance(metrics, list) else [metrics]
-        evaluator = Evaluator([METRICS.build(copy.deepcopy(metric)) for metric in metrics])
-        evaluator.dataset_meta = dataset.metainfo
+        test_tasks = [(cfg.test_dataloader, cfg.test_evaluator)] + [
+            (task.dataloader, task.evaluator) for task in cfg.test_cfg.get('extra_tasks', [])]
+        for loader, metrics in test_tasks:
+            dataset = DATASETS.build(copy.deepcopy(loader.dataset))
+            assert 'data_samples' in dataset[0]
+            metrics = metrics if isinstance(metrics, list) else [metrics]
+            evaluator = Evaluator([METRICS.build(copy.deepcopy(metric)) for metric in metrics])
+            evaluator.dataset_meta = dataset.metainfo
         built_something = True
     assert built_something, f'{name} has neither training nor test data'
 
@@ -113,3 +115,38 @@ def test_main_config_trains_two_iterations(workspace, monkeypatch, tmp_path):
     assert (tmp_path / 'iter_2.pth').is_file()
     # auto_scale_lr: 1e-4 for 16 images per step, here one image on one process.
     assert max(runner.optim_wrapper.get_lr()['lr']) == pytest.approx(1e-4 / 16)
+
+
+def _shrink_resizes(node) -> None:
+    """Every test-time Resize of a pipeline (nested in clip transforms too) to fit 256x256."""
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            _shrink_resizes(item)
+    elif isinstance(node, dict):
+        if getattr(node.get('type'), '__name__', node.get('type')) == 'Resize':
+            node['scale'] = (256, 256)
+        for value in node.values():
+            _shrink_resizes(value)
+
+
+def test_all_tasks_config_tests_one_model_on_every_dataset(workspace, monkeypatch, tmp_path):
+    monkeypatch.chdir(workspace)
+    torch.manual_seed(0)
+    cfg = load_config('eval_omg_convl_all_tasks.py', tmp_path)
+    for loader in [cfg.test_dataloader] + [task.dataloader for task in cfg.test_cfg.extra_tasks]:
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        _shrink_resizes(loader.dataset.pipeline)  # keeps the test a few seconds per task
+    for task in cfg.test_cfg.extra_tasks:
+        for metric in task.evaluator if isinstance(task.evaluator, list) else [task.evaluator]:
+            if metric.get('prefix') == 'vipseg_vpq6':
+                metric.windows = (1, 2, 3)  # the miniature videos have 3-4 frames, not 6
+    metrics = build_runner(cfg).test()
+    for key in ('coco_panoptic/PQ', 'coco_instance/segm_mAP', 'sem_seg/mIoU',
+                'cityscapes_panoptic/PQ', 'vipseg/VPQ', 'vipseg/STQ', 'vss/mIoU',
+                'davis/J&F-Mean', 'interactive/mIoU@1'):
+        assert key in metrics, key
+    # YouTube-VIS 2019 valid has no public GT: the results and the server's zip are written
+    # (into a work_dirs/ folder that did not exist).
+    for suffix in ('results.json', 'submission_file.zip'):
+        assert (workspace / 'work_dirs' / f'youtube_vis_2019_results.{suffix}').is_file()

@@ -1,5 +1,6 @@
 """Online YouTube-VIS video AP on `youtube_vis_ap`."""
 import json
+from pathlib import Path
 from typing import Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
@@ -75,6 +76,7 @@ class YouTubeVISMetric(BaseMetric):
             raise ValueError(f'{type(self).__name__}: some videos were evaluated twice')
         predictions = [p for r in results for p in r['predictions']]
         if self.outfile_prefix is not None:
+            Path(self.outfile_prefix).parent.mkdir(parents=True, exist_ok=True)
             with open(f'{self.outfile_prefix}.results.json', 'w', encoding='utf-8') as handle:
                 json.dump(predictions, handle)
             write_youtube_vis_submission(f'{self.outfile_prefix}.results.json',
