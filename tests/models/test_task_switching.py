@@ -1,5 +1,6 @@
-"""OMGSegmentor.select_vocabulary: a sub-vocabulary reuses the matching text prototypes, so its
-class logits are the model's columns for those classes; the previous vocabulary comes back."""
+"""Switching one model between test tasks: `selected_vocabulary` (a sub-vocabulary reuses the
+matching text prototypes, so its class logits are the model's columns for those classes) and
+`test_settings` (per-task fusion / video / click settings); both restore the model after."""
 import pytest
 import torch
 
@@ -31,3 +32,19 @@ def test_classes_the_model_does_not_know_are_refused(tiny_cfg):
     with pytest.raises(ValueError, match=r"does not name: \['zebra'\]"):
         model.select_vocabulary(Vocabulary(('ball', 'zebra'), (), 'zoo'))
     assert model.num_classes == 7
+
+
+def test_test_settings_apply_inside_the_block_only(tiny_cfg):
+    model = MODELS.build(tiny_cfg)
+    fusion = model.panoptic_fusion_head
+    before = dict(fusion.test_cfg), model.video_cfg, model.interactive_test_cfg
+    with model.test_settings(test_cfg=dict(panoptic_on=False), video_cfg=dict(clip_size=2),
+                             interactive_test_cfg=dict(max_clicks=3)):
+        assert fusion.test_cfg['panoptic_on'] is False
+        assert fusion.test_cfg['instance_on'] == before[0]['instance_on']
+        assert model.video_cfg.clip_size == 2 and model.interactive_test_cfg.max_clicks == 3
+    assert (dict(fusion.test_cfg), model.video_cfg, model.interactive_test_cfg) == before
+    with pytest.raises(KeyError, match='panoptic_of'):
+        with model.test_settings(test_cfg=dict(panoptic_of=True)):
+            pass
+    assert dict(fusion.test_cfg) == before[0]
