@@ -86,7 +86,8 @@ def test_config_builds_model_datasets_and_evaluator(name, workspace, monkeypatch
         built_something = True
     if cfg.get('test_dataloader'):
         test_tasks = [(cfg.test_dataloader, cfg.test_evaluator)] + [
-            (task.dataloader, task.evaluator) for task in cfg.test_cfg.get('extra_tasks', [])]
+            (task.dataloader, task.evaluator)
+            for task in (cfg.get('test_cfg') or {}).get('extra_tasks', [])]
         for loader, metrics in test_tasks:
             dataset = DATASETS.build(copy.deepcopy(loader.dataset))
             assert 'data_samples' in dataset[0]
