@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 
 from seg.registry import DATASETS
 from .coco_panoptic import DEFAULT_FILTER_CFG, CocoPanopticDataset, _require
-from .json_io import read_json_file
+from seg.utils.json_files import read_json
 
 DEFAULT_INSTANCE_PREFIX = dict(img='train2017/')
 
@@ -58,7 +58,7 @@ class CocoInstanceDataset(CocoPanopticDataset):
 
     # ----------------------------------------------------------------------------- json parsing
     def _read_json(self) -> dict:
-        content = read_json_file(self.ann_file, self.annotation_kind)
+        content = read_json(self.ann_file, self.annotation_kind)
         if not isinstance(content, dict):
             raise ValueError(f'{self.ann_file}: expected a json object with images, annotations '
                              f'and categories, got {type(content).__name__}')

@@ -11,7 +11,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from seg.registry import DATASETS, TRANSFORMS
-from .json_io import read_json_file
+from seg.utils.json_files import read_json
 
 CLASS_KEYS = ('classes', 'thing_classes', 'stuff_classes')
 FILTER_KEYS = ('filter_empty_gt', 'min_size')
@@ -99,7 +99,7 @@ class CocoPanopticDataset(BaseDataset):
 
     # ----------------------------------------------------------------------------- json parsing
     def _read_json(self) -> dict:
-        content = read_json_file(self.ann_file, 'panoptic annotation file')
+        content = read_json(self.ann_file, 'panoptic annotation file')
         if not isinstance(content, dict):
             raise ValueError(f'{self.ann_file}: expected a json object with images, annotations '
                              f'and categories, got {type(content).__name__}')

@@ -21,7 +21,7 @@ import numpy as np
 
 from seg.registry import DATASETS
 from seg.utils.constants import VOID_LABEL
-from .json_io import read_json_file
+from seg.utils.json_files import read_json
 from .video_dataset import BaseVideoDataset
 
 THING_CODE_MIN = 129
@@ -132,7 +132,7 @@ class VIPSegDataset(BaseVideoDataset):
         path = self.categories_file
         if not osp.isabs(path):
             path = osp.join(self.data_root, path)
-        categories = read_json_file(path, 'VIPSeg category file')
+        categories = read_json(path, 'VIPSeg category file')
         if isinstance(categories, dict):
             categories = categories.get('categories')
         if not isinstance(categories, list):

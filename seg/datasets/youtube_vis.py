@@ -19,7 +19,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from seg.registry import DATASETS
-from .json_io import read_json_file
+from seg.utils.json_files import read_json
 from .video_dataset import BaseVideoDataset
 
 
@@ -87,7 +87,7 @@ class YouTubeVISDataset(BaseVideoDataset):
 
     def _content(self) -> dict:
         if getattr(self, '_json', None) is None:
-            content = read_json_file(self.ann_file, 'YouTube-VIS annotation file')
+            content = read_json(self.ann_file, 'YouTube-VIS annotation file')
             if not isinstance(content, dict):
                 raise ValueError(f'{self.ann_file}: expected a json object')
             if 'images' not in content and content.get('videos') and \

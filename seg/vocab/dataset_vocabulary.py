@@ -1,8 +1,9 @@
 """The class list a model predicts: thing and stuff names plus the vocabulary's name."""
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
+
+from seg.utils.json_files import read_json
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,10 @@ class Vocabulary:
 def _json_categories(ann_file: str, kind: str, keys: Sequence[str]) -> list:
     """The non-empty ``categories`` list of a COCO-format json, each entry with ``keys``."""
     path = Path(ann_file)
-    if not path.is_file():
-        raise FileNotFoundError(f'{kind} annotation file not found: {path}')
-    try:
-        categories = json.loads(path.read_text())['categories']
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f'{path}: not a COCO-{kind} json with a "categories" list '
-                         f'({error})') from error
+    content = read_json(path, f'{kind} annotation file')
+    categories = content.get('categories') if isinstance(content, dict) else None
+    if not isinstance(categories, list):
+        raise ValueError(f'{path}: not a COCO-{kind} json with a "categories" list')
     if not categories:
         raise ValueError(f'{path}: "categories" is empty')
     for index, category in enumerate(categories):

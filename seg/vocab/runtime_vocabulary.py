@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
+from seg.utils.json_files import read_json
+
 from .dataset_vocabulary import Vocabulary
 from .synonyms import class_synonyms
 
@@ -28,10 +30,7 @@ def read_class_names_file(path: PathLike) -> Tuple[List[str], List[str]]:
     if not file.is_file():
         raise FileNotFoundError(f'class names file not found: {file}')
     if file.suffix.lower() == '.json':
-        try:
-            content = json.loads(file.read_text(encoding='utf-8'))
-        except json.JSONDecodeError as error:
-            raise ValueError(f'{file}: invalid json ({error})') from error
+        content = read_json(file, 'class names file')
         if isinstance(content, list):
             return [str(n) for n in content], []
         if isinstance(content, dict) and set(content) <= {'thing_classes', 'stuff_classes'}:

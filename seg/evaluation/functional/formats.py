@@ -1,11 +1,12 @@
 """Readers for the official evaluation file formats (panoptic PNGs, label PNGs, json)."""
-import json
 import multiprocessing
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
+
+from seg.utils.json_files import read_json
 
 PathLike = Union[str, Path]
 
@@ -64,14 +65,7 @@ def read_label_png(path: PathLike) -> np.ndarray:
 
 def load_json(path: PathLike) -> Any:
     """Load a json file, naming the file in the error when it is missing or invalid."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'json file not found: {path}')
-    try:
-        with open(path, encoding='utf-8') as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise ValueError(f'{path}: invalid json ({error})') from error
+    return read_json(path)
 
 
 def require_key(mapping: dict, key: str, where: str) -> Any:

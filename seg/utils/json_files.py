@@ -1,12 +1,13 @@
-"""Reading dataset annotation json files with errors that name the file."""
+"""Reading json files with errors that name the file (datasets, evaluation, tools)."""
 import json
 import os.path as osp
-from typing import Any
+from pathlib import Path
+from typing import Any, Union
 
 
-def read_json_file(path: str, kind: str) -> Any:
+def read_json(path: Union[str, Path], kind: str = 'json file') -> Any:
     """Parsed content of ``path``; ``kind`` names the file in the missing-file error
-    (e.g. 'panoptic annotation file')."""
+    (e.g. 'panoptic annotation file'); invalid json is a ``ValueError`` naming the path."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{kind} not found: {path}')
     try:
