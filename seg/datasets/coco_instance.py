@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Dict, List, Optional, Sequence
 
 from seg.registry import DATASETS
-from .coco_panoptic import DEFAULT_FILTER_CFG, CocoPanopticDataset, _require
+from .coco_panoptic import DEFAULT_FILTER_CFG, CocoPanopticDataset, _require, index_images
 from seg.utils.json_files import read_json
 
 DEFAULT_INSTANCE_PREFIX = dict(img='train2017/')
@@ -89,16 +89,10 @@ class CocoInstanceDataset(CocoPanopticDataset):
             known_categories.add(_require(category, 'id', f'categories[{index}]', ann_file))
         label_of = {cat_id: label for label, cat_id in enumerate(self._metainfo['category_ids'])}
 
-        infos: Dict[object, dict] = {}
-        for index, image in enumerate(content['images']):
-            where = f'images[{index}]'
-            image_id = _require(image, 'id', where, ann_file)
-            for key in ('file_name', 'height', 'width'):
-                _require(image, key, where, ann_file)
-            if image_id in infos:
-                raise ValueError(f'{ann_file}: {where} repeats image id {image_id}')
-            infos[image_id] = dict(img_path=self._image_path(image), img_id=image_id,
-                                   height=image['height'], width=image['width'], instances=[])
+        infos: Dict[object, dict] = {
+            image_id: dict(img_path=self._image_path(image), img_id=image_id,
+                           height=image['height'], width=image['width'], instances=[])
+            for image_id, image in index_images(content['images'], ann_file).items()}
         if not infos:
             raise ValueError(f'{ann_file}: "images" is empty')
 

@@ -25,6 +25,21 @@ def _require(record: Mapping, key: str, where: str, ann_file: str):
     return record[key]
 
 
+def index_images(images: List[dict], ann_file: str) -> Dict[object, dict]:
+    """{image id: json ``images`` entry}; each entry needs id, file_name, height and width and
+    ids must be unique (errors name the json and the entry)."""
+    by_id: Dict[object, dict] = {}
+    for index, image in enumerate(images):
+        where = f'images[{index}]'
+        image_id = _require(image, 'id', where, ann_file)
+        for key in ('file_name', 'height', 'width'):
+            _require(image, key, where, ann_file)
+        if image_id in by_id:
+            raise ValueError(f'{ann_file}: {where} repeats image id {image_id}')
+        by_id[image_id] = image
+    return by_id
+
+
 def _fallback_color(index: int) -> tuple:
     # Deterministic, well-spread colours for categories without a json 'color'.
     return ((index * 67 + 50) % 256, (index * 131 + 90) % 256, (index * 193 + 130) % 256)
@@ -183,15 +198,7 @@ class CocoPanopticDataset(BaseDataset):
         is_thing = {cat['id']: bool(cat['isthing']) for cat in content['categories']}
         label_of = {cat_id: label for label, cat_id in enumerate(self._metainfo['category_ids'])}
 
-        images = {}
-        for index, image in enumerate(content['images']):
-            where = f'images[{index}]'
-            image_id = _require(image, 'id', where, ann_file)
-            for key in ('file_name', 'height', 'width'):
-                _require(image, key, where, ann_file)
-            if image_id in images:
-                raise ValueError(f'{ann_file}: {where} repeats image id {image_id}')
-            images[image_id] = image
+        images = index_images(content['images'], ann_file)
 
         infos = {}
         for index, ann in enumerate(content['annotations']):
