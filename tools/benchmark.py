@@ -2,7 +2,8 @@
 
     python tools/benchmark.py CONFIG [--cfg-options k=v ...] [--device cpu|cuda] [--threads N]
         [--size H W] [--runs N] [--warmup N] [--batch N] [--amp none|bf16|fp16]
-        [--what inference,train,data,eval,video] [--frames N]
+        [--what inference,train,data,eval,video,msda] [--frames N]
+        [--msda-impls reference points_major compiled]
         [--data-samples N] [--eval-images N] [--eval-segments N] [--pq-baseline]
         [--eval-videos N] [--eval-frames N] [--eval-video-segments N] [--eval-nproc N ...]
         [--compare-hf [--hf-sizes 512 1024] [--hf-in-channels 192 384 768 1536]]
@@ -28,6 +29,11 @@ video: online (MinVIS) inference of one generated video of --frames frames of --
     (normalisation, tube forwards, linking, per-frame post-processing), per stage summed over
     the tubes (backbone / pixel decoder / mask decoder) and of the three stages together
     (`model_frames_per_s`). Use a video config, e.g. configs/toy/omg_toy_video.py.
+msda: the multi-scale deformable attention core alone, every implementation of
+    --msda-impls (`impl=` of the pixel decoder's attention, seg.models.layers.ms_deform_attn)
+    on the config's encoder shapes at --size (levels at strides 8, 16, 32, every position a
+    query; the config's heads / points / widths, random inputs): median ms and the largest
+    difference from `reference` (the per-level grid_sample layout of mmcv's kernel).
 --compare-hf: instead of the sections above, time the config's pixel decoder + mask decoder
     (`model.panoptic_head`, random weights) against Hugging Face transformers' Mask2Former
     pixel decoder + transformer module built with the same widths, layers, heads, FFN sizes
@@ -57,12 +63,13 @@ from mmengine.registry import init_default_scope
 
 from seg.evaluation.benchmark import benchmark as pq_benchmark
 from seg.evaluation.benchmark import benchmark_video as video_eval_benchmark
+from seg.models.layers.ms_deform_attn import IMPLEMENTATIONS, sampling_function
 from seg.models.video.inference import VideoInference, VideoInferenceConfig
 from seg.registry import DATASETS, MODELS
 from seg.structures import SegDataSample
 
 STAGES = ('backbone', 'pixel_decoder', 'mask_decoder', 'postprocess', 'total')
-WHAT = ('inference', 'train', 'data', 'eval', 'video')
+WHAT = ('inference', 'train', 'data', 'eval', 'video', 'msda')
 CONVNEXT_L_CHANNELS = (192, 384, 768, 1536)
 HF_MISSING = ('--compare-hf needs Hugging Face transformers, which is not installed (it is not a '
               'dependency of this package): pip install transformers')
@@ -84,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--what', default='inference,train,data,eval',
                         help=f'comma-separated sections of {list(WHAT)}')
     parser.add_argument('--frames', type=int, default=8, help='video length for `video`')
+    parser.add_argument('--msda-impls', nargs='+', default=['reference', 'points_major'],
+                        choices=IMPLEMENTATIONS, help='implementations timed by `msda`')
     parser.add_argument('--amp', default='none', choices=('none', 'bf16', 'fp16'),
                         help='autocast dtype for inference and training (fp16: CUDA only)')
     parser.add_argument('--data-samples', type=int, default=64,
@@ -337,6 +346,31 @@ def benchmark_train(model, cfg: Config, batch_size: int, runs: int, warmup: int,
                 **_peak_memory_bytes(device))
 
 
+def benchmark_msda(cfg: Config, size, impls: List[str], runs: int, warmup: int,
+                   device: torch.device) -> Dict[str, dict]:
+    """Median time of each deformable-attention implementation at the encoder's shapes."""
+    attention = cfg.model.panoptic_head.pixel_decoder.encoder.layer_cfg.self_attn_cfg
+    heads, points = attention.num_heads, attention.get('num_points', 4)
+    shapes = [(size[0] // stride, size[1] // stride)
+              for stride in (8, 16, 32)[:attention.get('num_levels', 3)]]
+    queries = sum(h * w for h, w in shapes)
+    generator = torch.Generator().manual_seed(0)
+    value = torch.randn(1, queries, heads, attention.embed_dims // heads, generator=generator)
+    locations = torch.rand(1, queries, heads, len(shapes), points, 2, generator=generator)
+    weights = torch.rand(1, queries, heads, len(shapes), points, generator=generator)
+    inputs = [tensor.to(device) for tensor in (value, torch.tensor(shapes), locations,
+                                               weights.flatten(-2).softmax(-1).view_as(weights))]
+    expected = sampling_function('reference')(*inputs)
+    results = {}
+    for impl in impls:
+        function = sampling_function(impl)
+        timing = time_call(lambda: function(*inputs), runs, warmup, device)
+        timing['max_abs_diff'] = float((function(*inputs) - expected).abs().max())
+        results[impl] = timing
+    return dict(levels=shapes, queries=queries, heads=heads, points=points,
+                implementations=results)
+
+
 def benchmark_data(cfg: Config, count: int) -> Dict[str, float]:
     """Samples per second of the train dataset pipeline (loading + transforms), one process."""
     if count < 1:
@@ -376,6 +410,13 @@ def format_table(results: dict) -> str:
         lines.append(f'video: {row["frames_per_s"]:.2f} frames/s end to end, '
                      f'{row["model_frames_per_s"]:.2f} frames/s backbone + pixel decoder + '
                      f'mask decoder')
+    if 'msda' in results:
+        row = results['msda']
+        lines.append(f'deformable attention core, levels {row["levels"]}, {row["queries"]} '
+                     f'queries, {row["heads"]} heads x {row["points"]} points:')
+        for impl, timing in row['implementations'].items():
+            lines.append(f'  {impl:<14s} {1e3 * timing["median_s"]:9.2f} ms   max |diff| vs '
+                         f'reference {timing["max_abs_diff"]:.2e}')
     if 'eval' in results:
         row = results['eval']
         line = (f'eval PQ ({row["segments"]} segments/image): '
@@ -441,6 +482,9 @@ def run(args: argparse.Namespace) -> dict:
             _model_benchmarks(model, cfg, args, device, results)
     if 'data' in args.what:
         results['data'] = benchmark_data(cfg, args.data_samples)
+    if 'msda' in args.what:
+        results['msda'] = benchmark_msda(cfg, args.size, args.msda_impls, args.runs,
+                                         args.warmup, device)
     if 'eval' in args.what:
         results['eval'] = pq_benchmark(args.eval_images, args.eval_segments,
                                        pq_baseline=args.pq_baseline)

@@ -75,6 +75,18 @@ def test_video_frames_per_second(tmp_path):
     assert 'frames/s end to end' in result.stdout
 
 
+def test_deformable_attention_implementations_are_timed_and_compared():
+    args = benchmark_tool.parse_args([str(TOY_CONFIG), '--what', 'msda', '--size', '64', '64',
+                                      '--runs', '1', '--warmup', '0'])
+    result = benchmark_tool.run(args)['msda']
+    assert result['levels'] == [(8, 8), (4, 4), (2, 2)] and result['queries'] == 84
+    timings = result['implementations']
+    assert set(timings) == {'reference', 'points_major'}
+    assert timings['reference']['max_abs_diff'] == 0
+    assert timings['points_major']['max_abs_diff'] < 1e-5  # same result, another layout
+    assert all(row['median_s'] > 0 for row in timings.values())
+
+
 def test_compare_hf_without_transformers_is_a_clear_error(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, 'transformers', None)  # import transformers fails
     with pytest.raises(SystemExit) as error:
