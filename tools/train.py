@@ -42,6 +42,10 @@ def make_dry_run(cfg: Config, iterations: int) -> None:
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.default_hooks.checkpoint.update(by_epoch=False, interval=iterations)
     cfg.default_hooks.logger.update(interval=1)
+    if cfg.get('log_processor') is None:
+        cfg.log_processor = dict(by_epoch=False)
+    else:
+        cfg.log_processor.by_epoch = False
 
 
 def main(argv=None):

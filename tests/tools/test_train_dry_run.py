@@ -28,6 +28,8 @@ def test_dry_run_trains_n_iterations_and_saves_one_checkpoint(tmp_path, toy_data
                 'model.panoptic_head.transformer_decoder.num_layers=2',
                 'model.train_cfg.num_points=128'])
     assert sorted(path.name for path in tmp_path.glob('iter_*.pth')) == ['iter_2.pth']
+    log = next(tmp_path.rglob('*.log')).read_text()
+    assert 'Iter(train) [2/2]' in log  # logged as an iteration run, not as epoch 1
     assert load_checkpoint_file(str(tmp_path / 'iter_2.pth'))['meta']['iter'] == 2
     with pytest.raises(ValueError, match='at least 1 iteration'):
         train.main([str(TOY_CONFIG), '--work-dir', str(tmp_path / 'x'), '--dry-run', '0'])
