@@ -17,17 +17,16 @@ from mmengine.optim import LinearLR, MultiStepLR
 from mmengine.runner import IterBasedTrainLoop
 
 from seg.datasets import (CocoPanopticDataset, CocoPanopticInteractiveDataset, JointDataset,
-                          SingleSourceBatchSampler, VIPSegDataset)
-from seg.datasets.transforms import (AddStuffInstances, ClipTransform, FilterAnnotations,
-                                     GenerateEvalClicks, GeneratePrompts, ImageToClip,
-                                     LoadImageFromFile, LoadPanopticAnnotations,
-                                     PackInteractiveInputs, PackVideoInputs, RandomCrop,
-                                     RandomFlip, RandomResize, Resize)
+                          SingleSourceBatchSampler)
+from seg.datasets.transforms import (ClipTransform, ImageToClip, LoadImageFromFile,
+                                     LoadPanopticAnnotations, PackVideoInputs, RandomCrop,
+                                     RandomFlip, RandomResize)
 from seg.engine.multi_task_test_loop import MultiTaskTestLoop
 from seg.evaluation.metrics import (CocoInstanceMetric, CocoPanopticMetric, InteractiveMetric,
                                     SemSegMetric)
 
 with read_base():
+    from .omg_toy_interactive import interactive_test_pipeline, interactive_train_pipeline
     from .omg_toy_video import *  # noqa: F401,F403
 
 coco_root = data_root  # 'data/toy_coco/'
@@ -55,17 +54,6 @@ coco_clip_pipeline = [
              allow_negative_crop=True)]),
     dict(type=PackVideoInputs),
 ]
-prompt_pipeline = [
-    dict(type=LoadImageFromFile),
-    dict(type=LoadPanopticAnnotations),
-    dict(type=AddStuffInstances),
-    dict(type=RandomFlip, prob=0.5),
-    dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
-    dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=False),
-    dict(type=FilterAnnotations, min_gt_mask_area=16, by_mask=True, keep_empty=False),
-    dict(type=GeneratePrompts, num_prompts=20, mode='point'),
-    dict(type=PackInteractiveInputs),
-]
 _coco_train = dict(data_root=coco_root, ann_file='annotations/panoptic_train2017.json',
                    data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
                    filter_cfg=dict(filter_empty_gt=True, min_size=16), dataset_name='toy_coco')
@@ -82,7 +70,7 @@ train_dataloader = dict(
         datasets=[
             dict(type=CocoPanopticDataset, pipeline=coco_clip_pipeline, **_coco_train),
             video_train_dataset,
-            dict(type=CocoPanopticInteractiveDataset, pipeline=prompt_pipeline,
+            dict(type=CocoPanopticInteractiveDataset, pipeline=interactive_train_pipeline,
                  **_coco_train),
         ],
         data_tags=['panoptic', 'video', 'interactive'],
@@ -105,14 +93,7 @@ test_dataloader = dict(
         ann_file='annotations/panoptic_val2017.json',
         data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
         dataset_name='toy_coco', test_mode=True,
-        pipeline=[
-            dict(type=LoadImageFromFile),
-            dict(type=Resize, scale=(160, 160), keep_ratio=True),
-            dict(type=LoadPanopticAnnotations),
-            dict(type=AddStuffInstances),
-            dict(type=GenerateEvalClicks),
-            dict(type=PackInteractiveInputs),
-        ]))
+        pipeline=interactive_test_pipeline))
 test_evaluator = [dict(type=CocoPanopticMetric), dict(type=CocoInstanceMetric),
                   dict(type=SemSegMetric), dict(type=InteractiveMetric)]
 test_cfg = dict(type=MultiTaskTestLoop, vocabulary='dataset', extra_tasks=[

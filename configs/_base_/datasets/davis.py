@@ -2,16 +2,19 @@
 # every frame resized to (1280, 736); the first frame's object masks are given (loaded with the
 # annotations) and J&F is computed online. The training split (full resolution, 2-frame clips,
 # resize 0.9-1.1) is unused by the reference.
+from mmengine.config import read_base
 from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import DAVISDataset
 from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
                                      PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
-                                     Resize, VideoClipSample)
+                                     VideoClipSample)
 from seg.evaluation.metrics import DAVISMetric
 
+with read_base():
+    from .video_clip_pipelines import clip_test_pipeline, clip_train_pipeline, image_size
+
 data_root = 'data/DAVIS/'
-image_size = (1280, 736)  # (w, h)
 
 train_pipeline = [
     dict(type=VideoClipSample, num_frames=2, interval=2),
@@ -24,14 +27,7 @@ train_pipeline = [
         dict(type=RandomFlip, prob=0.5)]),
     dict(type=PackVideoInputs),
 ]
-test_pipeline = [
-    dict(type=VideoClipSample, num_frames=None),
-    dict(type=ClipTransform, transforms=[
-        dict(type=LoadImageFromFile),
-        dict(type=Resize, scale=image_size, keep_ratio=True),
-        dict(type=LoadVideoAnnotations)]),  # at 480p: the first frame's masks and the GT
-    dict(type=PackVideoInputs),
-]
+test_pipeline = clip_test_pipeline  # at 480p: the first frame's masks and the GT
 
 train_dataloader = dict(
     batch_size=2,

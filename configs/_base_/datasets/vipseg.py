@@ -2,16 +2,16 @@
 # (tools/dataset_converters/vipseg_to_720p.py), 2-frame clips (interval 2) at 1280x736 with shared
 # resize (0.8-2.0) / crop / flip; every frame at test. VPQ over the 0/5/10/15-frame windows
 # (1-4 frames) with STQ, the VPQ6 windows (1, 2, 4, 6 frames) and VSS mIoU.
+from mmengine.config import read_base
 from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import VIPSegDataset
-from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
-                                     PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
-                                     Resize, VideoClipSample)
 from seg.evaluation.metrics import VideoSemSegMetric, VIPSegMetric
 
+with read_base():
+    from .video_clip_pipelines import clip_test_pipeline, clip_train_pipeline, image_size
+
 data_root = 'data/VIPSeg/'
-image_size = (1280, 736)  # (w, h)
 
 # Class names of panoVIPSeg_categories.json, things first (58 things, 66 stuff).
 vipseg_thing_classes = [
@@ -38,26 +38,8 @@ vipseg_stuff_classes = [
 vocabulary = dict(name='vipseg', thing_classes=vipseg_thing_classes,
                   stuff_classes=vipseg_stuff_classes)
 
-train_pipeline = [
-    dict(type=VideoClipSample, num_frames=2, interval=2),
-    dict(type=ClipTransform, share_random_params=True, transforms=[
-        dict(type=LoadImageFromFile),
-        dict(type=LoadVideoAnnotations),
-        dict(type=RandomResize, scale=image_size, ratio_range=(0.8, 2.0), keep_ratio=True),
-        dict(type=RandomCrop, crop_size=image_size[::-1], crop_type='absolute',
-             allow_negative_crop=True),
-        dict(type=RandomFlip, prob=0.5)]),
-    dict(type=PackVideoInputs),
-]
-test_pipeline = [
-    dict(type=VideoClipSample, num_frames=None),
-    dict(type=ClipTransform, transforms=[
-        dict(type=LoadImageFromFile),
-        dict(type=Resize, scale=image_size, keep_ratio=True),
-        # Loaded after the resize: the metrics compare at the (720p) frame size.
-        dict(type=LoadVideoAnnotations)]),
-    dict(type=PackVideoInputs),
-]
+train_pipeline = clip_train_pipeline
+test_pipeline = clip_test_pipeline  # annotations at the (720p) frame size
 
 train_dataloader = dict(
     batch_size=2,

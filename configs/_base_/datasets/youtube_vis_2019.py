@@ -2,17 +2,19 @@
 # 1280x736 with shared resize (0.8-2.0) / crop / flip; every frame of a video at test, resized
 # to (1280, 736). The valid split has no public GT: results json + submission zip for the
 # server. Convert the official json first: tools/dataset_converters/vis_to_coco.py.
+from mmengine.config import read_base
 from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import YouTubeVISDataset
-from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
-                                     PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
-                                     Resize, VideoClipSample)
+from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, PackVideoInputs, Resize,
+                                     VideoClipSample)
 from seg.evaluation.metrics import YouTubeVISMetric
+
+with read_base():
+    from .video_clip_pipelines import clip_test_pipeline, clip_train_pipeline, image_size
 
 data_root = 'data/youtube_vis_2019/'
 dataset_version = '2019'
-image_size = (1280, 736)  # (w, h)
 
 vocabulary = dict(name='youtube_vis_2019', thing_classes=[
     'person', 'giant_panda', 'lizard', 'parrot', 'skateboard', 'sedan', 'ape', 'dog', 'snake',
@@ -21,17 +23,7 @@ vocabulary = dict(name='youtube_vis_2019', thing_classes=[
     'truck', 'zebra', 'tiger', 'elephant', 'snowboard', 'boat', 'shark', 'mouse', 'frog',
     'eagle', 'earless_seal', 'tennis_racket'])
 
-train_pipeline = [
-    dict(type=VideoClipSample, num_frames=2, interval=2),
-    dict(type=ClipTransform, share_random_params=True, transforms=[
-        dict(type=LoadImageFromFile),
-        dict(type=LoadVideoAnnotations),
-        dict(type=RandomResize, scale=image_size, ratio_range=(0.8, 2.0), keep_ratio=True),
-        dict(type=RandomCrop, crop_size=image_size[::-1], crop_type='absolute',
-             allow_negative_crop=True),
-        dict(type=RandomFlip, prob=0.5)]),
-    dict(type=PackVideoInputs),
-]
+train_pipeline = clip_train_pipeline
 test_pipeline = [
     dict(type=VideoClipSample, num_frames=None),
     dict(type=ClipTransform, transforms=[
