@@ -20,13 +20,13 @@ from seg.evaluation.metrics import CocoPanopticMetric, InteractiveMetric
 with read_base():
     from .omg_toy_coco_panoptic import *  # noqa: F401,F403
 
+# Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
+click_prompt_encoder = dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
+                            noise_damping=0.01)
+# One test pass gives PQ (semantic queries) and the 20-click protocol (prompt queries).
+click_test_cfg = dict(max_clicks=20, stop_iou=0.9, with_panoptic=True)
 model.panoptic_head.update(enable_prompt_queries=True)
-model.update(
-    # Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
-    prompt_encoder=dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
-                        noise_damping=0.01),
-    # One test pass gives PQ (semantic queries) and the 20-click protocol (prompt queries).
-    interactive_test_cfg=dict(max_clicks=20, stop_iou=0.9, with_panoptic=True))
+model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
 
 panoptic_train_pipeline = [
     dict(type=LoadImageFromFile),

@@ -26,7 +26,8 @@ from seg.evaluation.metrics import (CocoInstanceMetric, CocoPanopticMetric, Inte
                                     SemSegMetric)
 
 with read_base():
-    from .omg_toy_interactive import interactive_test_pipeline, interactive_train_pipeline
+    from .omg_toy_interactive import (click_prompt_encoder, click_test_cfg,
+                                      interactive_test_pipeline, interactive_train_pipeline)
     from .omg_toy_video import *  # noqa: F401,F403
 
 coco_root = data_root  # 'data/toy_coco/'
@@ -37,10 +38,7 @@ video_vocabulary = model.vocabulary  # the toy videos' classes (name 'toy_video'
 # vocabularies (in the same order) as the JointDataset below; None = the class-agnostic prompts.
 model.vocabulary = dict(merge=[coco_vocabulary, video_vocabulary, None])
 model.panoptic_head.update(enable_prompt_queries=True)
-model.update(
-    prompt_encoder=dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
-                        noise_damping=0.01),
-    interactive_test_cfg=dict(max_clicks=20, stop_iou=0.9, with_panoptic=True))
+model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
 
 coco_clip_pipeline = [
     dict(type=LoadImageFromFile),
