@@ -34,7 +34,7 @@ def build_reference_case_head() -> OMGHead:
 @pytest.fixture(scope='session')
 def reference_head_case() -> dict:
     """Head weights, text classifier, image features and outputs of the reference case."""
-    return torch.load(REFERENCE_DIR / 'head_case_small.pth', weights_only=False)
+    return torch.load(REFERENCE_DIR / 'head_case_small.pth', weights_only=True)
 
 
 @pytest.fixture(scope='session')

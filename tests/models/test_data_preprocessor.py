@@ -31,7 +31,7 @@ def make_sample(height: int, width: int, seed: int) -> dict:
 
 
 def test_matches_the_reference_preprocessor_output():
-    reference = torch.load(REFERENCE, weights_only=False)
+    reference = torch.load(REFERENCE, weights_only=True)
     batch = SegDataPreprocessor()(dict(inputs=reference['raw_bgr_uint8'], data_samples=None))
     assert batch['inputs'].shape == (2, 3) + reference['batch_input_shape']
     torch.testing.assert_close(batch['inputs'][:, :, ::4, ::4],

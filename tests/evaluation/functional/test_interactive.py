@@ -35,7 +35,7 @@ def test_first_click_is_the_interior_point_farthest_from_the_boundary():
 
 def test_first_click_reproduces_the_reference_clicks():
     case = torch.load(Path(__file__).parents[2] / 'data' / 'reference_small' /
-                      'prompt_case_small.pth', weights_only=False)
+                      'prompt_case_small.pth', weights_only=True)
     for mask, expected in zip(case['point_source_masks'], case['point_xy']):
         assert farthest_interior_point(mask.numpy()) == tuple(expected.tolist())
 

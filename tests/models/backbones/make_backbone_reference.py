@@ -19,7 +19,7 @@ PREFIX = 'backbone.'
 
 def main(case_dir: Path) -> None:
     case = json.loads((case_dir / 'case.json').read_text())
-    state_dict = torch.load(case_dir / 'state_dict.pth', weights_only=False)
+    state_dict = torch.load(case_dir / 'state_dict.pth', weights_only=True)
     kinds = {}
     for line in (case_dir / 'keys.txt').read_text().splitlines():
         fields = line.split('\t')
@@ -30,9 +30,9 @@ def main(case_dir: Path) -> None:
         for key, value in state_dict.items() if key.startswith(PREFIX)
     }
     assert set(kinds) == set(weights)
-    inputs = torch.load(case_dir / 'inputs.pth', weights_only=False)
-    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=False)
-    openvoc = torch.load(case_dir / 'out_openvoc.pth', weights_only=False)
+    inputs = torch.load(case_dir / 'inputs.pth', weights_only=True)
+    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=True)
+    openvoc = torch.load(case_dir / 'out_openvoc.pth', weights_only=True)
     backbone_cfg = case['model']['backbone']
     trunk = backbone_cfg['timm_model']
     fixture = dict(

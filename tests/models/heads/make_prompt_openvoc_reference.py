@@ -26,7 +26,7 @@ OUT_DIR = Path(__file__).resolve().parents[2] / 'data' / 'reference_small'
 
 
 def _load(case_dir: Path, name: str):
-    return torch.load(case_dir / name, weights_only=False)
+    return torch.load(case_dir / name, weights_only=True)
 
 
 def make_prompt_case(case_dir: Path) -> dict:

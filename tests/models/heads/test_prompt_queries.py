@@ -20,7 +20,7 @@ REFERENCE_DIR = Path(__file__).parents[2] / 'data' / 'reference_small'
 
 @pytest.fixture(scope='module')
 def prompt_case():
-    return torch.load(REFERENCE_DIR / 'prompt_case_small.pth', weights_only=False)
+    return torch.load(REFERENCE_DIR / 'prompt_case_small.pth', weights_only=True)
 
 
 def case_prompts(case, click_as_point: bool):

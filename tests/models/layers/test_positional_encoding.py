@@ -19,7 +19,7 @@ DATA = Path(__file__).parents[2] / 'data' / 'reference_small' / 'pixel_decoder_e
 
 @pytest.fixture(scope='module')
 def reference():
-    return torch.load(DATA, weights_only=False)
+    return torch.load(DATA, weights_only=True)
 
 
 def test_sine_3d_matches_reference_video_and_image(reference):

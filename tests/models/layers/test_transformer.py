@@ -29,7 +29,7 @@ def _layer_cfg(embed_dims=64, num_heads=NUM_HEADS, feedforward_channels=128):
 
 @pytest.fixture(scope='module')
 def reference():
-    return torch.load(DATA, weights_only=False)
+    return torch.load(DATA, weights_only=True)
 
 
 def test_ffn_names_and_residual():

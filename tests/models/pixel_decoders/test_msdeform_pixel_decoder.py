@@ -41,8 +41,8 @@ def _feats(batch, sizes, channels=SMALL_IN_CHANNELS):
 
 def test_matches_reference_outputs():
     decoder = _small_decoder().eval()
-    decoder.load_state_dict(torch.load(DATA / 'pixel_decoder_weights.pth', weights_only=False))
-    io = torch.load(DATA / 'pixel_decoder_io.pth', weights_only=False)
+    decoder.load_state_dict(torch.load(DATA / 'pixel_decoder_weights.pth', weights_only=True))
+    io = torch.load(DATA / 'pixel_decoder_io.pth', weights_only=True)
     with torch.no_grad():
         mask_features, memories = decoder(io['backbone_feats'])
     assert mask_features.shape == (1, 64, 32, 40)

@@ -38,9 +38,9 @@ def _expected_run(run: dict, with_masks: bool) -> dict:
 
 
 def main(case_dir: Path) -> None:
-    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=False)
-    postproc = torch.load(case_dir / 'out_postproc.pth', weights_only=False)
-    metas = torch.load(case_dir / 'inputs.pth', weights_only=False)['image_metas']
+    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=True)
+    postproc = torch.load(case_dir / 'out_postproc.pth', weights_only=True)
+    metas = torch.load(case_dir / 'inputs.pth', weights_only=True)['image_metas']
     low = postproc['extra_iou_thr_low']
     data = {
         'mask_cls': semantic['predict_mask_cls_results'].clone(),

@@ -27,9 +27,9 @@ def _expected_run(run: dict) -> dict:
 
 
 def main(case_dir: Path) -> None:
-    video = torch.load(case_dir / 'out_video.pth', weights_only=False)
-    postproc = torch.load(case_dir / 'out_postproc.pth', weights_only=False)
-    metas = torch.load(case_dir / 'inputs.pth', weights_only=False)['video_metas'][0]
+    video = torch.load(case_dir / 'out_video.pth', weights_only=True)
+    postproc = torch.load(case_dir / 'out_postproc.pth', weights_only=True)
+    metas = torch.load(case_dir / 'inputs.pth', weights_only=True)['video_metas'][0]
     low = video['extra_iou_thr_low']
     data = {
         'mask_cls': video['predict_mask_cls_results'][0].clone(),

@@ -59,13 +59,13 @@ def test_ensemble_survives_underflowing_probabilities():
 
 @pytest.fixture(scope='module')
 def openvoc_case():
-    return torch.load(REFERENCE_DIR / 'openvoc_case_small.pth', weights_only=False)
+    return torch.load(REFERENCE_DIR / 'openvoc_case_small.pth', weights_only=True)
 
 
 @pytest.fixture(scope='module')
 def clip_backbone(openvoc_case):
     """The case's backbone; only its CLIP head (and norm_pre) matter here."""
-    case = torch.load(REFERENCE_DIR / 'backbone_case.pth', weights_only=False)
+    case = torch.load(REFERENCE_DIR / 'backbone_case.pth', weights_only=True)
     backbone = MODELS.build(dict(type='OpenCLIPBackbone', model_name=case['model_name'],
                                  model_cfg=case['open_clip_model_cfg'],
                                  trunk_cfg=case['trunk_cfg']))
