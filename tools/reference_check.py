@@ -22,8 +22,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     import seg.models  # noqa: F401  (registers the model components)
-    from seg.checkpoint.case_runs import run_reference_case
-    from seg.checkpoint.reference_case import load_case
+    from seg.testing.case_runs import run_reference_case
+    from seg.testing.reference_case import load_case
 
     failed = []
     for case_dir in args.case_dirs:

@@ -2,10 +2,7 @@
 from .convert import (CONVERTED_FORMAT, CheckpointConversionError, ConversionReport,
                       convert_checkpoint, convert_state_dict, describe_source,
                       load_converted_weights, save_checkpoint)
-from .case_checks import Check, CheckList
-from .case_runs import CaseRunner, run_reference_case
 from .key_mapping import drop_reason, is_prompt_key, rename_key
-from .reference_case import ReferenceCase, build_case_model, case_model_config, load_case
 from .reading import CheckpointContent, UnreadableObject, read_checkpoint_weights
 from .target import SegmentorWeights, expected_state_shapes
 
@@ -13,7 +10,5 @@ __all__ = [
     'CONVERTED_FORMAT', 'CheckpointConversionError', 'ConversionReport', 'convert_checkpoint',
     'convert_state_dict', 'describe_source', 'load_converted_weights', 'save_checkpoint',
     'drop_reason', 'is_prompt_key', 'rename_key', 'CheckpointContent', 'UnreadableObject',
-    'read_checkpoint_weights', 'SegmentorWeights', 'expected_state_shapes', 'Check',
-    'CheckList', 'CaseRunner', 'run_reference_case', 'ReferenceCase', 'build_case_model',
-    'case_model_config', 'load_case'
+    'read_checkpoint_weights', 'SegmentorWeights', 'expected_state_shapes'
 ]

@@ -18,11 +18,10 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 import torch
 
+from seg.checkpoint.convert import ConversionReport, convert_state_dict
+from seg.checkpoint.reading import read_checkpoint_weights
 from seg.engine.checkpoint_loading import load_checkpoint_file
-
 from seg.registry import MODELS
-from .convert import ConversionReport, convert_state_dict
-from .reading import read_checkpoint_weights
 
 CASE_FORMAT = 'omgseg-reference-case/1'
 CASE_FILES = ('case.json', 'state_dict.pth', 'text_classifier.pth', 'inputs.pth')

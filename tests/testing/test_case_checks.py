@@ -1,8 +1,7 @@
 """The comparisons behind tools/reference_check.py fail when outputs differ beyond tolerance."""
 import torch
 
-from seg.checkpoint import CheckList
-from seg.checkpoint.case_checks import canonical_order, relabel_segments
+from seg.testing.case_checks import CheckList, canonical_order, relabel_segments
 
 
 def test_close_and_identical_checks_apply_the_tolerances():
