@@ -47,7 +47,10 @@ def model_config_for(src_state: dict, config: Optional[str]) -> dict:
             f'cannot tell the paper model of this checkpoint (backbone stem width {width}; '
             f'known: {sorted(PAPER_MODEL_CONFIGS)} = ConvNeXt-L / XXL): pass --config')
     model = Config.fromfile(str(PAPER_MODEL_CONFIGS[width])).model.to_dict()
-    model['panoptic_head']['enable_prompt_queries'] = source['has_prompt_parameters']
+    if not source['has_prompt_parameters']:
+        model['prompt_encoder'] = None
+    elif model.get('prompt_encoder') is None:
+        model['prompt_encoder'] = dict(type='PromptEncoder')
     return model
 
 
@@ -65,7 +68,7 @@ def main(argv=None) -> int:
     head = model_cfg['panoptic_head']
     print(f'target model: backbone {model_cfg["backbone"].get("model_name")}, '
           f'{head.get("num_queries")} queries, prompt parameters '
-          f'{"on" if head.get("enable_prompt_queries") else "off"}')
+          f'{"on" if model_cfg.get("prompt_encoder") is not None else "off"}')
     _, report = convert_checkpoint(src, dst, model_cfg, allow_unknown=args.allow_unknown,
                                    content=content)
     print(report.summary())

@@ -11,6 +11,7 @@ from mmengine.config import read_base
 
 from seg.engine.multi_task_test_loop import MultiTaskTestLoop
 from seg.models.video import VideoSegDataPreprocessor
+from seg.models.heads import PromptEncoder
 
 with read_base():
     from .._base_.datasets.cityscapes_panoptic import test_dataloader as cityscapes_test
@@ -31,8 +32,8 @@ with read_base():
 
 model.data_preprocessor.type = VideoSegDataPreprocessor
 model.vocabulary = dict(file='ext/class_names/th139_st101.json', name='th139_st101')
-model.panoptic_head.update(enable_prompt_queries=True, logit_scale=4.6052)
-model.prompt_encoder = dict(point_radius=3, point_type_embedding=False)
+model.panoptic_head.update(logit_scale=4.6052)
+model.prompt_encoder = dict(type=PromptEncoder, point_radius=3, point_type_embedding=False)
 model.text_embeddings = dict(cache_dir=None, generate_if_missing=True)
 
 _image = dict(panoptic_on=True, instance_on=True, semantic_on=True)
@@ -61,6 +62,6 @@ test_cfg = dict(
                  video_cfg=dict(clip_size=5, clip_size_small=3, vos_on=True, num_proposals=25,
                                 **_tubes))),
         dict(dataloader=clicks_test, evaluator=clicks_metrics, vocabulary=coco_vocabulary,
-             model_settings=dict(interactive_test_cfg=dict(max_clicks=1))),
+             model_settings=dict(interactive_test_cfg=dict(with_panoptic=False))),
     ])
 del _image, _tubes

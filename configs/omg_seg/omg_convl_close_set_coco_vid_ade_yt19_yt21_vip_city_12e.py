@@ -16,7 +16,6 @@ with read_base():
     from .omg_convl_coco_vid_yt19_yt21_vip_city_cocosam_12e import *  # noqa: F401,F403
 
 model.backbone.frozen = False
-model.panoptic_head.enable_prompt_queries = False
 model.prompt_encoder = None
 source_vocabularies = [coco_vocabulary, ade_vocabulary, yt19_vocabulary, yt21_vocabulary,
                        vipseg_vocabulary, cityscapes_vocabulary]

@@ -6,6 +6,8 @@
 # it at run time (`Predictor.set_vocabulary`).
 from mmengine.config import read_base
 
+from seg.models.heads import PromptEncoder
+
 with read_base():
     from .._base_.datasets.coco_panoptic_lsj import *  # noqa: F401,F403
     from .._base_.default_runtime import *  # noqa: F401,F403
@@ -15,7 +17,8 @@ model.vocabulary = coco_vocabulary
 # The released model was trained with box / point prompts (SAM data): keep their parameters.
 # Classifier temperature: the reference's literal 4.6052 (exp = 100.003), not ln 100; logits of
 # the released weights then match the reference's (tools/reference_check.py).
-model.panoptic_head.update(enable_prompt_queries=True, logit_scale=4.6052)
+model.panoptic_head.update(logit_scale=4.6052)
+model.prompt_encoder = dict(type=PromptEncoder)  # the released weights include it
 # Text embeddings of the vocabulary from the CLIP text tower, generated once and cached
 # ($OMGSEG_CACHE/embeddings); `python tools/gen_cls.py CONFIG` does the same ahead of time.
 model.text_embeddings = dict(cache_dir=None, generate_if_missing=True)

@@ -17,6 +17,7 @@ from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import JointDataset, SingleSourceBatchSampler
 from seg.models.video import VideoSegDataPreprocessor
+from seg.models.heads import PromptEncoder
 
 with read_base():
     from .._base_.datasets.cityscapes_panoptic import train_dataloader as cityscapes_train
@@ -38,10 +39,9 @@ source_vocabularies = [coco_vocabulary, yt19_vocabulary, vipseg_vocabulary,
 
 model.data_preprocessor.type = VideoSegDataPreprocessor
 model.vocabulary = dict(merge=source_vocabularies)  # 136 things + 101 stuff
-model.panoptic_head.update(enable_prompt_queries=True)
 # Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
-model.prompt_encoder = dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
-                            noise_damping=0.01)
+model.prompt_encoder = dict(type=PromptEncoder, point_radius=3, point_type_embedding=False,
+                            noise_scale=0.4, noise_damping=0.01)
 
 train_dataloader = dict(
     batch_size=1,  # per GPU, as the reference

@@ -37,20 +37,17 @@ model.vocabulary = dict(ann_file=data_root + 'annotations/panoptic_train2017.jso
 # Random text tower: the "text embeddings" are fixed random class prototypes, generated once.
 model.text_embeddings = dict(cache_dir=None, generate_if_missing=True)
 
+# The width is given once; the head hands it to every attention / FFN / positional block.
 _head = model.panoptic_head
 _head.update(feat_channels=toy_channels, out_channels=toy_channels, num_queries=20)
 _head.pixel_decoder.encoder.update(num_layers=2)
-_head.pixel_decoder.encoder.layer_cfg.self_attn_cfg.update(embed_dims=toy_channels, num_heads=4)
-_head.pixel_decoder.encoder.layer_cfg.ffn_cfg.update(embed_dims=toy_channels,
-                                                    feedforward_channels=128)
-_head.pixel_decoder.positional_encoding.update(num_feats=toy_channels // 2)
-_head.positional_encoding.update(num_feats=toy_channels // 2)
+_head.pixel_decoder.encoder.layer_cfg.self_attn_cfg.update(num_heads=4)
+_head.pixel_decoder.encoder.layer_cfg.ffn_cfg.update(feedforward_channels=128)
 _head.transformer_decoder.update(num_layers=4)
-for _attention in ('self_attn_cfg', 'cross_attn_cfg'):
-    _head.transformer_decoder.layer_cfg[_attention].update(embed_dims=toy_channels, num_heads=4)
-_head.transformer_decoder.layer_cfg.ffn_cfg.update(embed_dims=toy_channels,
-                                                  feedforward_channels=256)
-del _head, _attention
+_head.transformer_decoder.layer_cfg.self_attn_cfg.update(num_heads=4)
+_head.transformer_decoder.layer_cfg.cross_attn_cfg.update(num_heads=4)
+_head.transformer_decoder.layer_cfg.ffn_cfg.update(feedforward_channels=256)
+del _head
 model.train_cfg.update(num_points=1024)
 model.test_cfg.update(max_per_image=50)
 

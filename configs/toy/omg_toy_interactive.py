@@ -16,16 +16,19 @@ from seg.datasets.transforms import (AddStuffInstances, FilterAnnotations, Gener
                                      LoadPanopticAnnotations, PackInteractiveInputs,
                                      PackSegInputs, RandomCrop, RandomFlip, RandomResize, Resize)
 from seg.evaluation.metrics import CocoPanopticMetric, InteractiveMetric
+from seg.models.heads import PromptEncoder
 
 with read_base():
     from .omg_toy_coco_panoptic import *  # noqa: F401,F403
 
 # Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
-click_prompt_encoder = dict(point_radius=3, point_type_embedding=False, noise_scale=0.4,
+click_prompt_encoder = dict(type=PromptEncoder, point_radius=3, point_type_embedding=False,
+                            noise_scale=0.4,
                             noise_damping=0.01)
-# One test pass gives PQ (semantic queries) and the 20-click protocol (prompt queries).
-click_test_cfg = dict(max_clicks=20, stop_iou=0.9, with_panoptic=True)
-model.panoptic_head.update(enable_prompt_queries=True)
+# One test pass gives PQ (semantic queries) and the 20-click protocol (prompt queries; the
+# test loop runs it for InteractiveMetric).
+click_test_cfg = dict(with_panoptic=True)
+click_protocol = dict(max_clicks=20, stop_iou=0.9)
 model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
 
 panoptic_train_pipeline = [
@@ -88,7 +91,7 @@ test_dataloader = dict(
         ann_file='annotations/panoptic_val2017.json',
         data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
         test_mode=True, pipeline=interactive_test_pipeline))
-test_evaluator = [dict(type=CocoPanopticMetric), dict(type=InteractiveMetric)]
+test_evaluator = [dict(type=CocoPanopticMetric), dict(type=InteractiveMetric, **click_protocol)]
 
 # About 4 minutes on 2 CPU cores (one image per step).
 max_iters = 2000

@@ -26,7 +26,7 @@ from seg.evaluation.metrics import (CocoInstanceMetric, CocoPanopticMetric, Inte
                                     SemSegMetric)
 
 with read_base():
-    from .omg_toy_interactive import (click_prompt_encoder, click_test_cfg,
+    from .omg_toy_interactive import (click_prompt_encoder, click_protocol, click_test_cfg,
                                       interactive_test_pipeline, interactive_train_pipeline)
     from .omg_toy_video import *  # noqa: F401,F403
 
@@ -37,7 +37,6 @@ video_vocabulary = model.vocabulary  # the toy videos' classes (name 'toy_video'
 # The model predicts the merged vocabulary of the labelled sources, built from the same
 # vocabularies (in the same order) as the JointDataset below; None = the class-agnostic prompts.
 model.vocabulary = dict(merge=[coco_vocabulary, video_vocabulary, None])
-model.panoptic_head.update(enable_prompt_queries=True)
 model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
 
 coco_clip_pipeline = [
@@ -93,7 +92,7 @@ test_dataloader = dict(
         dataset_name='toy_coco', test_mode=True,
         pipeline=interactive_test_pipeline))
 test_evaluator = [dict(type=CocoPanopticMetric), dict(type=CocoInstanceMetric),
-                  dict(type=SemSegMetric), dict(type=InteractiveMetric)]
+                  dict(type=SemSegMetric), dict(type=InteractiveMetric, **click_protocol)]
 test_cfg = dict(type=MultiTaskTestLoop, vocabulary='dataset', extra_tasks=[
     dict(dataloader=video_test_dataloader, evaluator=video_test_evaluator,
          vocabulary='dataset')])

@@ -10,13 +10,14 @@
 
 Runs on the GPU when one is present, else on the CPU (or on ``device``). Images and prompts are
 in pixels of the original image; results come back at that size as numpy arrays
-(:mod:`seg.apis.results`).
+(:mod:`seg.apis.results`). Only the model's public entry points are used: ``image_features``
+once per image (backbone + pixel decoder, cached by :meth:`Predictor.set_image`), then
+``predict_image`` / ``predict_prompts`` as often as asked, ``predict_video`` for videos and
+``inference_settings`` for the tasks of one call.
 """
 import copy
-import dataclasses
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -25,9 +26,8 @@ from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 
 from seg.checkpoint import load_converted_weights
-from seg.models.prompting import prompt_predict
-from seg.models.video import VideoInference
-from seg.registry import MODELS, TRANSFORMS
+from seg.models import build_segmentor
+from seg.registry import TRANSFORMS
 from seg.structures import SegDataSample
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
@@ -134,7 +134,7 @@ class Predictor:
             embeddings.pop('file', None)  # the configured file is the configured vocabulary's
             embeddings.generate_if_missing = True
             model_cfg.text_embeddings = embeddings
-        model = MODELS.build(model_cfg)
+        model = build_segmentor(model_cfg)
         if checkpoint is not None:
             report = load_converted_weights(model, checkpoint)
             if report.renamed or report.dropped:
@@ -158,15 +158,18 @@ class Predictor:
         self.model.set_vocabulary(_as_vocabulary(names, stuff_classes, name))
 
     # ------------------------------------------------------------------ images
+    @torch.no_grad()
     def set_image(self, image: ImageInput, image_format: str = 'RGB') -> None:
-        """Prepare an image for :meth:`predict` and :meth:`predict_prompts` (features are
-        computed once, on the first prompt call)."""
+        """Compute the features of an image once (backbone + pixel decoder); every later
+        :meth:`predict` and :meth:`predict_prompts` call without an image, and a vocabulary
+        change in between, reuses them."""
         image_bgr = load_image(image, image_format)
         img_path = str(image) if isinstance(image, (str, Path)) else None
         inputs, sample = pack_image(image_bgr, self.resize, img_path)
         data = self.model.data_preprocessor(dict(inputs=[inputs], data_samples=[sample]))
-        self._image = dict(inputs=data['inputs'], metainfo=dict(data['data_samples'][0].metainfo),
-                           size=tuple(image_bgr.shape[:2]), feats=None)
+        self._image = dict(features=self.model.image_features(data['inputs']),
+                           metainfo=dict(data['data_samples'][0].metainfo),
+                           size=tuple(image_bgr.shape[:2]))
 
     def _current(self, image: Optional[ImageInput], image_format: str) -> Dict[str, object]:
         if image is not None:
@@ -175,16 +178,10 @@ class Predictor:
             raise ValueError('no image: pass one or call set_image first')
         return self._image
 
-    @contextmanager
-    def _tasks(self, tasks: Sequence[str]) -> Iterator[None]:
-        test_cfg = self.model.panoptic_fusion_head.test_cfg
-        saved = dict(test_cfg)
-        test_cfg.update({flag: name in tasks for name, flag in _TASK_FLAGS.items()})
-        try:
-            yield
-        finally:
-            test_cfg.clear()
-            test_cfg.update(saved)
+    def _tasks(self, tasks: Sequence[str]):
+        """The model's inference settings producing exactly ``tasks``."""
+        return self.model.inference_settings(
+            test_cfg={flag: name in tasks for name, flag in _TASK_FLAGS.items()})
 
     @torch.no_grad()
     def predict(self, image: Optional[ImageInput] = None,
@@ -196,7 +193,7 @@ class Predictor:
         state = self._current(image, image_format)
         sample = SegDataSample(metainfo=state['metainfo'])
         with self._tasks(tasks):
-            sample = self.model.predict(state['inputs'], [sample])[0]
+            sample = self.model.predict_image(state['features'], [sample])[0]
         names = self.class_names
         result = ImageResult(class_names=names, num_things=self.num_things,
                              image_size=state['size'])
@@ -214,10 +211,9 @@ class Predictor:
         """One mask per prompt: ``points`` (P, 2) x, y clicks and/or ``boxes`` (M, 4) x1, y1,
         x2, y2, in pixels of the original image; all decoded in one pass. Masks come back in
         the order points, then boxes, with the best class of the vocabulary and its score."""
-        if not getattr(self.model.panoptic_head, 'enable_prompt_queries', False):
-            raise ValueError('this model has no prompt parameters (panoptic_head.'
-                             'enable_prompt_queries=False): point / box prompts need a model '
-                             'trained with them')
+        if self.model.prompt_encoder is None:
+            raise ValueError('this model has no prompt encoder (model.prompt_encoder=None): '
+                             'point / box prompts need a model trained with them')
         state = self._current(image, image_format)
         points, boxes = check_prompts(points, boxes, state['size'])
         meta = state['metainfo']
@@ -227,13 +223,10 @@ class Predictor:
         prompt_boxes = np.concatenate([np.concatenate([scaled_points, scaled_points], 1),
                                        scaled_boxes]).astype(np.float32)
         is_point = np.arange(len(prompt_boxes)) < len(points)
-        if state['feats'] is None:
-            state['feats'] = self.model.extract_feat(state['inputs'])
         sample = SegDataSample(metainfo=meta)
         sample.prompts = InstanceData(boxes=torch.from_numpy(prompt_boxes).to(self.device),
                                       is_point=torch.from_numpy(is_point).to(self.device))
-        prompt_predict(self.model, state['feats'], [sample], rescale=True)
-        result = sample.pred_prompts
+        result = self.model.predict_prompts(state['features'], [sample])[0].pred_prompts
         return PromptResult(masks=result.masks.cpu().numpy().astype(bool),
                             labels=result.labels.cpu().numpy().astype(np.int64),
                             scores=result.scores.float().cpu().numpy(),
@@ -275,8 +268,7 @@ class Predictor:
 
         # VOS runs exactly when first-frame masks are given, whatever the config's video_cfg
         # says (a VOS config without masks would have nothing to propagate).
-        video_cfg = dataclasses.replace(self.model.video_cfg,
-                                        vos_on=first_frame_masks is not None)
+        video_cfg = dict(vos_on=first_frame_masks is not None)
         if first_frame_masks is not None:
             masks, ids = check_first_frame_masks(first_frame_masks, size, object_ids)
             samples[0].gt_instances = InstanceData(masks=masks.to(self.device),
@@ -299,7 +291,7 @@ class Predictor:
             frame_results[index] = result
 
         with self._tasks(tasks):
-            summary = VideoInference(self.model, video_cfg).run(frame_source, samples, on_frame)
+            summary = self.model.predict_video(frame_source, samples, on_frame, video_cfg)
         video = VideoResult(frames=frame_results, class_names=names,
                             vos=vos_maps if first_frame_masks is not None else None)
         tracks = summary.get('tracks')

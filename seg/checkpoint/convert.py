@@ -51,7 +51,7 @@ class ConversionReport:
             hint = ''
             if any(is_prompt_key(key) for key in self.missing):
                 hint = (' (the source has no prompt parameters: use a target config with '
-                        'panoptic_head.enable_prompt_queries=False)')
+                        'model.prompt_encoder=None)')
             problems.append(f'{len(self.missing)} target parameters have no source entry'
                             f'{hint}: {_preview(self.missing)}')
         if self.shape_mismatch:
@@ -160,8 +160,7 @@ def convert_checkpoint(src: PathLike, dst: Optional[PathLike], model_cfg: Mappin
         meta = dict(format=CONVERTED_FORMAT, converted_from=Path(src).name,
                     source_container=content.container,
                     backbone=str(model_cfg['backbone'].get('model_name')),
-                    enable_prompt_queries=bool(
-                        model_cfg['panoptic_head'].get('enable_prompt_queries', False)),
+                    prompt_encoder=model_cfg.get('prompt_encoder') is not None,
                     dropped=dict(report.dropped), unknown_dropped=list(report.unknown))
         save_checkpoint(dst, converted, meta)
     return converted, report

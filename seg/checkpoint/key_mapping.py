@@ -19,7 +19,8 @@ from typing import Callable, List, Optional, Pattern, Tuple, Union
 Replacement = Union[str, Callable[[re.Match], str]]
 
 WRAPPER_PREFIXES = ('module.', 'model.')
-MODEL_PREFIXES = ('backbone.', 'panoptic_head.', 'panoptic_fusion_head.', 'data_preprocessor.')
+MODEL_PREFIXES = ('backbone.', 'panoptic_head.', 'prompt_encoder.', 'panoptic_fusion_head.',
+                  'data_preprocessor.')
 
 _CLIP_LEVEL = r'(?:clip_model\.|model\.|clip\.)?'
 
@@ -56,9 +57,12 @@ RENAME_RULES: List[Tuple[Pattern, Replacement, tuple]] = [
     (re.compile(r'^backbone\.downsample_layers\.(\d+)\.(\d+)'), _fb_downsample, ()),
     (re.compile(r'^backbone\.stages\.(\d+)\.(\d+)\.'), _fb_block, _FB_BLOCK_LAYERS),
     (re.compile(r'^backbone\.norm\.'), 'backbone.head.0.norm.', ()),
+    # The reference keeps the prompt parameters in its head; here the prompt encoder owns them.
+    (re.compile(r'^panoptic_head\.(?=(?:mask_tokens|pb_embedding|pos_linear)\.)'),
+     'prompt_encoder.', ()),
 ]
 
-PROMPT_KEY_PATTERN = re.compile(r'^panoptic_head\.(mask_tokens|pb_embedding|pos_linear)\.')
+PROMPT_KEY_PATTERN = re.compile(r'^prompt_encoder\.(mask_tokens|pb_embedding|pos_linear)\.')
 
 # (pattern, reason) for source entries that are not weights of this model.
 DROP_RULES: List[Tuple[Pattern, str]] = [
@@ -75,8 +79,8 @@ DROP_RULES: List[Tuple[Pattern, str]] = [
     (re.compile(r'^backbone\.((?:trunk\.)?head\.fc\.|head\.(weight|bias)$)'),
      'ImageNet classifier of the timm trunk: unused by the segmentation model'),
 ]
-PROMPT_DROP_REASON = ('prompt (interactive) parameters; the target config has '
-                      'enable_prompt_queries=False (set it to True to keep point/box prompting)')
+PROMPT_DROP_REASON = ('prompt (interactive) parameters; the target config has no '
+                      'prompt_encoder (give model.prompt_encoder to keep point/box prompting)')
 
 
 def strip_wrapper_prefix(key: str) -> str:

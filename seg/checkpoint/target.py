@@ -1,8 +1,9 @@
 """The weights a model config expects, without allocating them.
 
-``OMGSegmentor``'s state dict is its backbone's and its head's (the fusion head and the data
-preprocessor hold no persistent tensors; the text classifier's prototypes are non-persistent
-buffers). :class:`SegmentorWeights` builds exactly these two children as the segmentor does,
+``OMGSegmentor``'s state dict is its backbone's, its head's and its prompt encoder's (the
+post-processor and the data preprocessor hold no persistent tensors; the text classifier's
+prototypes are non-persistent buffers). :class:`SegmentorWeights` builds exactly these
+children as the segmentor does,
 on PyTorch's ``meta`` device: a ConvNeXt-XXL model costs no memory and a second or two, and no
 pretrained weights or text embeddings are needed.
 """
@@ -14,6 +15,7 @@ import open_clip
 import torch
 from torch import nn
 
+from seg.models.heads import build_prompt_encoder
 from seg.registry import MODELS
 
 
@@ -34,8 +36,8 @@ def _meta_open_clip() -> Iterator[None]:
 
 
 class SegmentorWeights(nn.Module):
-    """The parameter-holding children of an ``OMGSegmentor`` config (``backbone`` and
-    ``panoptic_head``), built like the segmentor builds them, on the ``meta`` device (shapes
+    """The parameter-holding children of an ``OMGSegmentor`` config (``backbone``,
+    ``panoptic_head`` and ``prompt_encoder``), built like the segmentor builds them, on the ``meta`` device (shapes
     only, no pretrained weights read).
 
     Args:
@@ -52,13 +54,11 @@ class SegmentorWeights(nn.Module):
         with _meta_context():
             self.backbone = MODELS.build(backbone_cfg)
             head_cfg = copy.deepcopy(dict(model_cfg['panoptic_head']))
-            # Class counts only size non-persistent buffers; any value gives the same weights.
             head_cfg.update(in_channels=list(self.backbone.out_channels),
-                            num_things_classes=1, num_stuff_classes=0,
-                            clip_embed_dim=self.backbone.embed_dim,
-                            train_cfg=model_cfg.get('train_cfg'),
-                            test_cfg=model_cfg.get('test_cfg'))
+                            clip_embed_dim=self.backbone.embed_dim)
             self.panoptic_head = MODELS.build(head_cfg)
+            self.prompt_encoder = build_prompt_encoder(
+                copy.deepcopy(model_cfg.get('prompt_encoder')), self.panoptic_head.feat_channels)
 
     def state_shapes(self) -> Dict[str, Tuple[int, ...]]:
         return {key: tuple(value.shape) for key, value in self.state_dict().items()}

@@ -10,6 +10,7 @@ from .multi_task_test_loop import MultiTaskTestLoop
 from .non_finite import GuardedOptimWrapper, NonFiniteGuardMixin, RecordSampleIdsHook
 from .optim_wrappers import CPUAutocastOptimWrapper
 from .random_state import capture_rng_state, restore_rng_state
+from .test_loops import SegTestLoop
 from .visualization_hook import SegVisualizationHook, colorize_panoptic
 from .vocabulary_check_hook import VocabularyCheckHook, vocabulary_differences
 
@@ -19,4 +20,4 @@ __all__ = ['AtomicCheckpointHook', 'CheckpointCompatibilityHook', 'CheckpointFor
            'SegVisualizationHook', 'StateDictComparison', 'capture_rng_state',
            'check_component_args', 'checkpoint_state_dict', 'colorize_panoptic',
            'compare_state_dicts', 'restore_rng_state', 'validate_config', 'write_text_atomically',
-           'VocabularyCheckHook', 'vocabulary_differences', 'MultiTaskTestLoop']
+           'VocabularyCheckHook', 'vocabulary_differences', 'MultiTaskTestLoop', 'SegTestLoop']

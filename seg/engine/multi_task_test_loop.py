@@ -15,18 +15,20 @@ Per task:
   prototypes are reused (``OMGSegmentor.selected_vocabulary``), so labels, category ids and
   metrics of the dataset apply unchanged.
 * ``model_settings``: ``dict(test_cfg=..., video_cfg=..., interactive_test_cfg=...)`` for this
-  task only (``OMGSegmentor.test_settings``), e.g. the clip length of its own eval config.
+  task only (``OMGSegmentor.inference_settings``), e.g. the clip length of its own eval config.
+
+Each task's metrics may ask for the click protocol (``SegTestLoop``).
 """
 import contextlib
 from typing import Dict, Mapping, Optional, Sequence, Union
 
 from mmengine.evaluator import Evaluator
 from mmengine.model import is_model_wrapper
-from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
 from seg.registry import LOOPS
 from seg.vocab.dataset_vocabulary import Vocabulary
+from .test_loops import SegTestLoop
 
 TASK_KEYS = ('dataloader', 'evaluator')
 OPTIONAL_TASK_KEYS = ('vocabulary', 'model_settings')
@@ -34,8 +36,8 @@ VOCABULARY_MODES = ('model', 'dataset')
 
 
 @LOOPS.register_module()
-class MultiTaskTestLoop(TestLoop):
-    """``TestLoop`` over the main test data plus ``extra_tasks``.
+class MultiTaskTestLoop(SegTestLoop):
+    """``SegTestLoop`` over the main test data plus ``extra_tasks``.
 
     Args:
         runner, dataloader, evaluator, fp16: as ``TestLoop`` (the main task).
@@ -83,7 +85,7 @@ class MultiTaskTestLoop(TestLoop):
         """Context in which the model predicts with the task's vocabulary and settings."""
         stack = contextlib.ExitStack()
         if task['model_settings']:
-            stack.enter_context(self._model.test_settings(**task['model_settings']))
+            stack.enter_context(self._model.inference_settings(**task['model_settings']))
         vocabulary = task['vocabulary']
         if vocabulary == 'model':
             return stack

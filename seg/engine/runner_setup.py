@@ -61,6 +61,8 @@ def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
 def _add_reliability_components(cfg: Config) -> None:
     """What every run through our tools gets (each documented in its own module):
 
+    * VocabularyCheckHook: the model's vocabulary and text embeddings are loaded before the
+      run (the model constructor reads no file) and checked against the training data;
     * CheckpointFormatHook: checkpoints load with ``weights_only=True``;
     * CheckpointCompatibilityHook (strict unless the config adds its own): a checkpoint that
       does not fit the model raises instead of loading partially;
@@ -71,7 +73,8 @@ def _add_reliability_components(cfg: Config) -> None:
     """
     hooks = list(cfg.get('custom_hooks', None) or [])
     present = {_type_name(hook) for hook in hooks}
-    for name in ('CheckpointFormatHook', 'CheckpointCompatibilityHook', 'RecordSampleIdsHook'):
+    for name in ('VocabularyCheckHook', 'CheckpointFormatHook', 'CheckpointCompatibilityHook',
+                 'RecordSampleIdsHook'):
         if name not in present:
             hooks.append(dict(type=name))
     cfg.custom_hooks = hooks

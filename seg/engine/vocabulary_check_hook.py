@@ -1,6 +1,9 @@
-"""Stop a training run whose model predicts another class list than its data is labelled in.
+"""Install the model's configured vocabulary before a run, and stop a training run whose model
+predicts another class list than its data is labelled in.
 
-The model's vocabulary is fixed when the model is built (``model.vocabulary``); the training
+The model constructor reads no file: before the run starts this hook loads the configured
+vocabulary and its text embeddings (``seg.models.load_configured_vocabulary``) when the model
+has none yet. The model's vocabulary is then fixed (``model.vocabulary``); the training
 labels follow the dataset (a :class:`seg.datasets.JointDataset` remaps them into its merged
 vocabulary). If the two differ, training silently learns wrong classes, so the run stops before
 the first step with the differences named.
@@ -11,6 +14,7 @@ from typing import List
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from seg.models.vocabulary_loading import load_configured_vocabulary
 from seg.registry import HOOKS
 
 
@@ -40,6 +44,13 @@ class VocabularyCheckHook(Hook):
     the label space by those strings); otherwise the thing / stuff counts must agree (a single
     dataset's json names may legitimately differ from the synonym lists the model uses).
     """
+
+    priority = 'VERY_HIGH'  # before any hook that runs the model
+
+    def before_run(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if getattr(model, 'vocabulary', None) is None and hasattr(model, 'vocabulary_cfg'):
+            load_configured_vocabulary(model)
 
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model

@@ -1,61 +1,68 @@
-"""The top model: frozen CLIP backbone + shared mask decoder + post-processing.
+"""The top model: frozen CLIP backbone + shared mask decoder, three batch kinds.
 
-Follows the mmdet ``BaseDetector`` contract: ``forward(inputs, data_samples, mode)`` with
-``mode='loss'`` (dict of losses), ``'predict'`` (data samples carrying ``pred_panoptic_seg``,
-``pred_instances`` and ``pred_sem_seg``) and ``'tensor'`` (every prediction's class and mask
-logits, no post-processing). Batches whose samples carry ``prompts`` are location-prompt
-batches (``seg.models.prompting``: paired mask losses, ``pred_prompts``).
+Follows MMEngine's ``BaseModel`` contract: ``forward(inputs, data_samples, mode)`` with
+``mode='loss'`` (dict of losses), ``'predict'`` (data samples carrying the predictions) and
+``'tensor'`` (the decoder's :class:`DecoderOutput`, no post-processing). The batch kind
+(``'image'``, ``'prompt'`` or ``'clip'``, see :func:`seg.models.tasks.batch_kind`) is decided
+once per batch and the batch goes to that kind's task object (``seg.models.tasks``).
+
+Public entry points besides ``forward``: :meth:`extract_feat` (backbone),
+:meth:`image_features` (backbone + pixel decoder, what an image's every later prediction
+reuses), :meth:`predict_image`, :meth:`predict_prompts`, :meth:`predict_video`, the vocabulary
+methods and :meth:`inference_settings`.
+
+The constructor reads no file: the vocabulary's class names and text embeddings are installed
+by :func:`seg.models.build_segmentor`, by the runner (``VocabularyCheckHook.before_run``) or by
+``Predictor.from_config`` (see ``seg.models.vocabulary_loading``).
 """
 import copy
+import dataclasses
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Union
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseModel
+from torch import Tensor
 
 from seg.registry import MODELS
-from seg.structures import SegDataSample, is_clip_batch
+from seg.structures import SegDataSample
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.merge import merge_vocabularies
-from seg.vocab.runtime_vocabulary import vocabulary_from_names
-from seg.vocab.text_embeddings import embedding_file_path, get_or_create_text_embeddings
-from .heads.panoptic_targets import panoptic_targets
-from .heads.prompt_queries import PromptEncoder
+from .heads import DecoderOutput, build_prompt_encoder
 from .postprocess.open_vocab import OpenVocabFusion
-from .prompting import (InteractiveTestConfig, is_prompt_batch, prompt_loss, prompt_predict,
-                        prompt_queries)
-from .video import VideoInferenceConfig, clip_loss, clip_predict, clip_tensor_forward
+from .tasks import (ClipTask, ImageFeatures, ImageTask, PromptTask, PromptTestConfig,
+                    batch_kind)
+from .video import VideoInferenceConfig
 
 
 @MODELS.register_module()
 class OMGSegmentor(BaseModel):
-    """OMG-Seg image segmentor.
+    """OMG-Seg segmentor.
 
     Args:
         backbone: ``OpenCLIPBackbone`` config.
-        panoptic_head: ``OMGHead`` config; ``in_channels``, class counts and the CLIP
-            dimension are filled in from the backbone and the vocabulary.
-        panoptic_fusion_head: ``OMGFusionHead`` config (class counts filled in).
-        vocabulary: see :meth:`Vocabulary.build`.
+        panoptic_head: ``OMGHead`` config (the mask decoder; its state-dict prefix is the
+            reference's); ``in_channels`` and the CLIP dimension come from the backbone.
+        vocabulary: the classes to train / predict: a ``Vocabulary`` or its config (see
+            :meth:`Vocabulary.build`); resolved outside the constructor.
+        criterion: ``SetCriterion`` config (losses and matching); ``train_cfg`` is its
+            ``train_cfg``.
+        postprocessor: ``QueryPostprocessor`` config; ``test_cfg`` is its ``test_cfg``.
         text_embeddings: ``file`` (explicit path) or ``cache_dir`` (default:
             ``$OMGSEG_CACHE/embeddings``), and ``generate_if_missing`` (build the file from the
             backbone's text tower when absent or made for other class names).
         config_path: shown in the "run gen_cls" message when the embedding file is missing.
-        train_cfg / test_cfg: passed to the head (training) and the fusion head (test).
-        video_cfg: video test settings (:class:`VideoInferenceConfig`). Clip batches
-            (``TrackSegDataSample``, inputs (B, T, 3, H, W)) go through
-            ``seg.models.video`` in every mode.
-        prompt_encoder: :class:`PromptEncoder` settings (point radius, point type embedding,
-            training jitter). Batches whose samples carry ``prompts`` go through
-            ``seg.models.prompting`` (needs ``panoptic_head.enable_prompt_queries=True``).
-        interactive_test_cfg: :class:`InteractiveTestConfig` (click protocol at test time).
+        video_cfg: video test settings (:class:`VideoInferenceConfig`).
+        prompt_encoder: ``PromptEncoder`` config; None = no point / box prompts.
+        interactive_test_cfg: :class:`PromptTestConfig` (``with_panoptic``).
         open_vocab: CLIP ensemble settings (:class:`OpenVocabFusion`: ``enabled``, ``alpha``,
             ``beta``, ``seen_flags`` or ``seen_vocabularies``); None = decoder classes only.
     """
 
-    def __init__(self, backbone: dict, panoptic_head: dict, vocabulary: dict,
-                 panoptic_fusion_head: Optional[dict] = None,
+    def __init__(self, backbone: dict, panoptic_head: dict,
+                 vocabulary: Union[Vocabulary, dict, None] = None,
+                 criterion: Optional[dict] = None,
+                 postprocessor: Optional[dict] = None,
                  text_embeddings: Optional[dict] = None,
                  config_path: Optional[str] = None,
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
@@ -70,63 +77,68 @@ class OMGSegmentor(BaseModel):
             # current default scope (MMEngine's BaseModel would look in its root registry).
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.vocabulary = Vocabulary.build(vocabulary)
-        self.backbone = MODELS.build(backbone)
-
-        head_cfg = copy.deepcopy(dict(panoptic_head))
-        head_cfg.update(in_channels=list(self.backbone.out_channels),
-                        num_things_classes=self.vocabulary.num_things,
-                        num_stuff_classes=self.vocabulary.num_stuff,
-                        clip_embed_dim=self.backbone.embed_dim,
-                        train_cfg=train_cfg, test_cfg=test_cfg)
-        self.panoptic_head = MODELS.build(head_cfg)
-
-        fusion_cfg = copy.deepcopy(dict(panoptic_fusion_head or dict(type='OMGFusionHead')))
-        fusion_cfg.update(num_things_classes=self.vocabulary.num_things,
-                          num_stuff_classes=self.vocabulary.num_stuff, test_cfg=test_cfg)
-        self.panoptic_fusion_head = MODELS.build(fusion_cfg)
-
-        self.video_cfg = VideoInferenceConfig.build(video_cfg)
-        self.prompt_encoder = PromptEncoder(**(prompt_encoder or {}))
-        self.interactive_test_cfg = InteractiveTestConfig.build(interactive_test_cfg)
-        self.open_vocab = OpenVocabFusion.from_config(open_vocab)
+        if vocabulary is None:
+            raise ValueError('OMGSegmentor needs a `vocabulary` (a Vocabulary config, see '
+                             'Vocabulary.build, or class lists with a name)')
+        self.vocabulary_cfg = vocabulary
+        self.vocabulary: Optional[Vocabulary] = None  # installed by set_class_embeddings
         self.text_embeddings_cfg = dict(text_embeddings or {})
         self.config_path = config_path
-        self.set_vocabulary_embeddings()
 
+        self.backbone = MODELS.build(backbone)
+        head_cfg = copy.deepcopy(dict(panoptic_head))
+        head_cfg.update(in_channels=list(self.backbone.out_channels),
+                        clip_embed_dim=self.backbone.embed_dim)
+        self.panoptic_head = MODELS.build(head_cfg)
+        criterion_cfg = dict(copy.deepcopy(criterion or {}), train_cfg=train_cfg)
+        criterion_cfg.setdefault('type', 'SetCriterion')
+        self.criterion = MODELS.build(criterion_cfg)
+        postprocessor_cfg = dict(copy.deepcopy(postprocessor or {}), test_cfg=test_cfg)
+        postprocessor_cfg.setdefault('type', 'QueryPostprocessor')
+        self.postprocessor = MODELS.build(postprocessor_cfg)
+        self.prompt_encoder = build_prompt_encoder(copy.deepcopy(prompt_encoder),
+                                                   self.panoptic_head.feat_channels)
+        self.video_cfg = VideoInferenceConfig.build(video_cfg)
+        self.interactive_test_cfg = PromptTestConfig.build(interactive_test_cfg)
+        self.open_vocab = OpenVocabFusion.from_config(open_vocab)
+
+        fuse = self.fuse_open_vocab if self.open_vocab is not None else None
+        self.tasks = dict(
+            image=ImageTask(self.image_features, self.panoptic_head, self.criterion,
+                            self.postprocessor, fuse),
+            clip=ClipTask(self.extract_feat, self.panoptic_head, self.criterion,
+                          self.postprocessor, lambda: self.video_cfg))
+        if self.prompt_encoder is not None:
+            self.tasks['prompt'] = PromptTask(self.image_features, self.panoptic_head,
+                                              self.prompt_encoder, self.criterion, fuse)
+
+    # ------------------------------------------------------------------ vocabulary
     @property
     def num_classes(self) -> int:
-        return len(self.vocabulary.classes)
+        return self.panoptic_head.text_classifier.num_classes
 
-    def set_vocabulary_embeddings(self, runtime: bool = False) -> None:
-        """Load (or generate, when the config allows) the text embeddings of the vocabulary.
+    @property
+    def has_vocabulary(self) -> bool:
+        return self.vocabulary is not None
 
-        ``runtime``: a vocabulary set by :meth:`set_vocabulary`: its embeddings are always
-        generated on demand and cached under its own name (``text_embeddings.file`` is the
-        configured vocabulary's).
-        """
-        cfg = dict(self.text_embeddings_cfg)
-        unknown = set(cfg) - {'file', 'cache_dir', 'generate_if_missing'}
-        if unknown:
-            raise KeyError(f'unknown text_embeddings keys: {sorted(unknown)}')
-        path = (None if runtime else cfg.get('file')) or embedding_file_path(
-            self.backbone.model_name, self.vocabulary.name, cfg.get('cache_dir'))
-        embeddings = get_or_create_text_embeddings(
-            path, list(self.vocabulary.classes), self.backbone.get_text_encoder,
-            generate_if_missing=runtime or bool(cfg.get('generate_if_missing', False)),
-            model_name=self.backbone.model_name, config_hint=self.config_path)
-        self.panoptic_head.text_classifier.set_embeddings(embeddings)
+    def set_class_embeddings(self, vocabulary: Vocabulary, embeddings: Tensor) -> None:
+        """Install a vocabulary and its (K, P, D) text embeddings (one row per class, things
+        first): from now on the model classifies into these K classes."""
+        if embeddings.shape[0] != len(vocabulary.classes):
+            raise ValueError(f'{embeddings.shape[0]} text embeddings for the '
+                             f'{len(vocabulary.classes)} classes of vocabulary '
+                             f'{vocabulary.name!r}')
+        self.panoptic_head.text_classifier.set_embeddings(embeddings, vocabulary.num_things)
+        self.vocabulary = vocabulary
 
-    def set_vocabulary(self, names: Union[Vocabulary, Sequence[str], str, Path],
-                       stuff_classes: Sequence[str] = (),
+    def set_vocabulary(self, names, stuff_classes: Sequence[str] = (),
                        name: Optional[str] = None) -> Vocabulary:
         """Predict with another vocabulary (inference only): a :class:`Vocabulary`, a list of
         thing names (+ ``stuff_classes``) or a names file (see ``seg.vocab.runtime_vocabulary``).
         Its text embeddings are computed with the backbone's text tower and cached."""
-        vocabulary = (names if isinstance(names, Vocabulary)
-                      else vocabulary_from_names(names, stuff_classes, name))
-        self._install_vocabulary(vocabulary)
-        self.set_vocabulary_embeddings(runtime=True)
+        from .vocabulary_loading import load_runtime_vocabulary  # file I/O lives there
+        vocabulary, embeddings = load_runtime_vocabulary(self, names, stuff_classes, name)
+        self.set_class_embeddings(vocabulary, embeddings)
         return vocabulary
 
     def select_vocabulary(self, vocabulary: Vocabulary) -> None:
@@ -134,139 +146,159 @@ class OMGSegmentor(BaseModel):
         (matched by synonym, things with things, stuff with stuff, as vocabularies are merged):
         the matched text prototypes are reused, so no text tower is needed. Used to evaluate a
         jointly trained model on each dataset in the dataset's own label space."""
-        merged = merge_vocabularies([self.vocabulary, vocabulary])
+        current_vocabulary = self._require_vocabulary()
+        merged = merge_vocabularies([current_vocabulary, vocabulary])
         missing = [name for name in merged.vocabulary.classes
-                   if name not in self.vocabulary.classes]
+                   if name not in current_vocabulary.classes]
         if missing:
             raise ValueError(f'vocabulary {vocabulary.name!r} has classes the model vocabulary '
-                             f'{self.vocabulary.name!r} does not name: {missing[:10]}; use '
+                             f'{current_vocabulary.name!r} does not name: {missing[:10]}; use '
                              'set_vocabulary() to embed new names with the text tower')
         current = self.panoptic_head.text_classifier.cls_embed  # (D, K + 1, P)
         rows = torch.as_tensor(merged.label_maps[1], device=current.device)
-        self._install_vocabulary(vocabulary)
-        self.panoptic_head.text_classifier.set_embeddings(current[:, rows].permute(1, 2, 0))
+        self.set_class_embeddings(vocabulary, current[:, rows].permute(1, 2, 0))
 
     @contextmanager
     def selected_vocabulary(self, vocabulary: Vocabulary) -> Iterator[None]:
         """:meth:`select_vocabulary` for the duration of a ``with`` block, then the previous
         vocabulary and prototypes again."""
-        previous = self.vocabulary
-        prototypes = self.panoptic_head.text_classifier.cls_embed
+        previous = self._require_vocabulary()
+        prototypes = self.panoptic_head.text_classifier.cls_embed  # (D, K + 1, P)
         self.select_vocabulary(vocabulary)
         try:
             yield
         finally:
-            self._install_vocabulary(previous)
-            self.panoptic_head.text_classifier.cls_embed = prototypes
+            self.set_class_embeddings(previous, prototypes[:, :-1].permute(1, 2, 0))
 
+    def _require_vocabulary(self) -> Vocabulary:
+        if self.vocabulary is None:
+            raise RuntimeError(
+                'the model has no vocabulary installed yet: build it with '
+                'seg.models.build_segmentor(cfg) (or Predictor.from_config), or call '
+                'seg.models.load_configured_vocabulary(model) after MODELS.build')
+        return self.vocabulary
+
+    def fuse_open_vocab(self, stage4: Tensor, class_logits: Tensor, mask_logits: Tensor,
+                        num_frames: int = 0) -> Tensor:
+        """``class_logits`` fused with CLIP's classification of the masks (``open_vocab``)."""
+        return self.open_vocab(self.backbone, self.panoptic_head.text_classifier,
+                               self._require_vocabulary().classes, stage4, class_logits,
+                               mask_logits, num_frames=num_frames)
+
+    # ------------------------------------------------------------------ settings
     @contextmanager
-    def test_settings(self, test_cfg: Optional[dict] = None, video_cfg: Optional[dict] = None,
-                      interactive_test_cfg: Optional[dict] = None) -> Iterator[None]:
+    def inference_settings(self, test_cfg: Optional[Mapping] = None,
+                           video_cfg: Optional[Mapping] = None,
+                           interactive_test_cfg: Optional[Mapping] = None) -> Iterator[None]:
         """Other inference settings for the duration of a ``with`` block: ``test_cfg`` keys
-        update the fusion head's (``panoptic_on``, ``instance_on``, ...), ``video_cfg`` and
-        ``interactive_test_cfg`` replace the model's. Used to test one model on several tasks
-        in one run (each dataset with the settings of its own eval config)."""
-        fusion = self.panoptic_fusion_head
-        previous = (dict(fusion.test_cfg), self.video_cfg, self.interactive_test_cfg)
-        if test_cfg:
-            unknown = sorted(set(test_cfg) - set(fusion.test_cfg))
-            if unknown:
-                raise KeyError(f'unknown test_cfg keys {unknown}; allowed '
-                               f'{sorted(fusion.test_cfg)}')
-            fusion.test_cfg = {**fusion.test_cfg, **test_cfg}
-        if video_cfg is not None:
-            self.video_cfg = VideoInferenceConfig.build(video_cfg)
-        if interactive_test_cfg is not None:
-            self.interactive_test_cfg = InteractiveTestConfig.build(interactive_test_cfg)
+        update the post-processor's (``panoptic_on``, ``instance_on``, ...), ``video_cfg``
+        keys the video settings and ``interactive_test_cfg`` the prompt settings. Used by
+        ``Predictor`` (tasks of one call), ``MultiTaskTestLoop`` (each dataset with its own
+        eval settings) and the reference harness."""
+        previous = (self.postprocessor.cfg, self.video_cfg, self.interactive_test_cfg)
         try:
+            if test_cfg:
+                self.postprocessor.cfg = self.postprocessor.cfg.updated(test_cfg)
+            if video_cfg:
+                self.video_cfg = VideoInferenceConfig.build(
+                    {**dataclasses.asdict(self.video_cfg), **dict(video_cfg)})
+            if interactive_test_cfg:
+                self.interactive_test_cfg = PromptTestConfig.build(
+                    {**dataclasses.asdict(self.interactive_test_cfg),
+                     **dict(interactive_test_cfg)})
             yield
         finally:
-            fusion.test_cfg, self.video_cfg, self.interactive_test_cfg = previous
-
-    def _install_vocabulary(self, vocabulary: Vocabulary) -> None:
-        self.vocabulary = vocabulary
-        for module in (self.panoptic_head, self.panoptic_fusion_head):
-            module.num_things_classes = vocabulary.num_things
-            module.num_stuff_classes = vocabulary.num_stuff
-            module.num_classes = len(vocabulary.classes)
-
-    def open_vocab_logits(self, feats: List[torch.Tensor], mask_cls: torch.Tensor,
-                          mask_pred: torch.Tensor, num_frames: int = 0) -> torch.Tensor:
-        """``mask_cls`` fused with CLIP's classification when ``open_vocab`` is enabled."""
-        if self.open_vocab is None:
-            return mask_cls
-        return self.open_vocab(self.backbone, self.panoptic_head.text_classifier,
-                               self.vocabulary.classes, feats[-1], mask_cls, mask_pred,
-                               num_frames=num_frames)
+            self.postprocessor.cfg, self.video_cfg, self.interactive_test_cfg = previous
 
     # ------------------------------------------------------------------ features
-    def extract_feat(self, inputs: torch.Tensor) -> List[torch.Tensor]:
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
         """Backbone maps at strides 4, 8, 16, 32 (frames folded into the batch for clips)."""
         return list(self.backbone(inputs))
 
-    def forward(self, inputs: torch.Tensor, data_samples: Optional[List[SegDataSample]] = None,
-                mode: str = 'tensor') -> Union[Dict[str, torch.Tensor], list]:
+    def image_features(self, inputs: Tensor) -> ImageFeatures:
+        """Backbone and pixel-decoder features of (B, 3, H, W) images: everything a decoder
+        pass on these images needs, computed once."""
+        backbone = self.extract_feat(inputs)
+        mask_features, memories = self.panoptic_head.pixel_decoder(backbone)
+        return ImageFeatures(backbone, mask_features, list(memories),
+                             tuple(inputs.shape[-2:]))
+
+    # ------------------------------------------------------------------ MMEngine modes
+    def forward(self, inputs: Tensor, data_samples: Optional[List[SegDataSample]] = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], list, DecoderOutput]:
+        if mode not in ('loss', 'predict', 'tensor'):
+            raise ValueError(f'invalid mode "{mode}": expected "loss", "predict" or "tensor"')
+        self._require_vocabulary()
+        kind = 'clip' if data_samples is None and inputs.dim() == 5 else batch_kind(
+            data_samples or ())
+        task = self._task(kind)
         if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
+            losses = task.loss(inputs, data_samples)
+            losses.update(self._idle_parameters_loss(kind))
+            return losses
         if mode == 'tensor':
-            return self._forward(inputs, data_samples)
-        raise ValueError(f'invalid mode "{mode}": expected "loss", "predict" or "tensor"')
+            return task.tensor(inputs, data_samples)
+        return self.predict(inputs, data_samples)
 
-    def _forward(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, List[torch.Tensor]]:
-        """Every prediction's class logits (B, Q, K+1), objectness (B, Q, 1) and mask logits
-        (B, Q, H/4, W/4), query initialisation first."""
-        if is_clip_batch(data_samples):
-            return clip_tensor_forward(self, inputs)
-        queries = (prompt_queries(self, data_samples, self.training)[0]
-                   if is_prompt_batch(data_samples) else None)
-        cls_preds, mask_preds, _ = self.panoptic_head(self.extract_feat(inputs), queries=queries)
-        return dict(cls_preds=[c[..., :-1] for c in cls_preds],
-                    objectness=[c[..., -1:] for c in cls_preds], mask_preds=mask_preds)
+    def loss(self, inputs: Tensor, data_samples: List[SegDataSample]) -> Dict[str, Tensor]:
+        return self.forward(inputs, data_samples, mode='loss')
 
-    # ------------------------------------------------------------------ train
-    def loss(self, inputs: torch.Tensor, data_samples: List[SegDataSample]
-             ) -> Dict[str, torch.Tensor]:
-        if is_clip_batch(data_samples):
-            return clip_loss(self, inputs, data_samples)
-        if is_prompt_batch(data_samples):
-            return prompt_loss(self, inputs, data_samples)
-        feats = self.extract_feat(inputs)
-        targets = []
-        for sample in data_samples:
-            if 'gt_instances' not in sample:
-                raise KeyError(f'training sample {sample.metainfo.get("img_path")} has no '
-                               'gt_instances: the pipeline must load annotations')
-            sem_seg = sample.gt_sem_seg.sem_seg if 'gt_sem_seg' in sample else None
-            labels, masks = panoptic_targets(
-                sample.gt_instances.labels, sample.gt_instances.masks, sem_seg,
-                self.vocabulary.num_things, self.vocabulary.num_stuff)
-            targets.append(dict(labels=labels.to(inputs.device), masks=masks.to(inputs.device)))
-        return self.panoptic_head.loss(feats, targets)
-
-    # ------------------------------------------------------------------ test
     @torch.no_grad()
-    def predict(self, inputs: torch.Tensor, data_samples: List[SegDataSample],
+    def predict(self, inputs: Tensor, data_samples: List[SegDataSample],
                 rescale: bool = True) -> List[SegDataSample]:
-        if is_clip_batch(data_samples):
-            return clip_predict(self, inputs, data_samples)
-        feats = self.extract_feat(inputs)
-        if is_prompt_batch(data_samples):
-            prompt_predict(self, feats, data_samples, rescale=rescale)
+        self._require_vocabulary()
+        kind = batch_kind(data_samples)
+        if kind == 'clip':
+            return self.tasks['clip'].predict(inputs, data_samples, rescale=rescale)
+        features = self.image_features(inputs)
+        if kind == 'prompt':
+            self.predict_prompts(features, data_samples, rescale=rescale)
             if not self.interactive_test_cfg.with_panoptic:
                 return data_samples
-        batch_input_shape = data_samples[0].metainfo.get('batch_input_shape', inputs.shape[-2:])
-        outputs = self.panoptic_head.predict(feats, batch_input_shape)
-        outputs['mask_cls'] = self.open_vocab_logits(feats, outputs['mask_cls'],
-                                                     outputs['mask_pred'])
-        results = self.panoptic_fusion_head.predict(
-            outputs['mask_cls'], outputs['mask_pred'], data_samples, rescale=rescale)
-        for sample, result in zip(data_samples, results):
-            if 'pan_results' in result:
-                sample.pred_panoptic_seg = result['pan_results']
-            if 'ins_results' in result:
-                sample.pred_instances = result['ins_results']
-            if 'sem_results' in result:
-                sample.pred_sem_seg = result['sem_results']
-        return data_samples
+        return self.predict_image(features, data_samples, rescale=rescale)
+
+    def _task(self, kind: str):
+        if kind not in self.tasks:
+            raise ValueError('this model has no prompt encoder (model.prompt_encoder=None): '
+                             'point / box prompt batches need a model built with one')
+        return self.tasks[kind]
+
+    def _idle_parameters_loss(self, kind: str) -> Dict[str, Tensor]:
+        """Semantic and prompt batches use disjoint parameters; keep all of them in the graph
+        (zero loss) so DDP does not wait for gradients that never come."""
+        if self.prompt_encoder is None:
+            return {}
+        head = self.panoptic_head
+        idle = ([head.query_feat.weight, head.query_embed.weight] if kind == 'prompt'
+                else list(self.prompt_encoder.parameters()))
+        return dict(loss_zero=sum(0 * parameter.sum() for parameter in idle))
+
+    # ------------------------------------------------------------------ public inference
+    @torch.no_grad()
+    def predict_image(self, features: ImageFeatures, data_samples: Sequence,
+                      rescale: bool = True) -> List:
+        """Panoptic / instance / semantic results (as ``test_cfg`` switches them) of images
+        whose :meth:`image_features` are given; fills and returns ``data_samples``."""
+        self._require_vocabulary()
+        return self.tasks['image'].predict_features(features, data_samples, rescale=rescale)
+
+    @torch.no_grad()
+    def predict_prompts(self, features: ImageFeatures, data_samples: Sequence,
+                        rescale: bool = True) -> List:
+        """One labelled mask per prompt (``data_samples[i].prompts``, pixels of the network
+        input) of images whose :meth:`image_features` are given; fills ``pred_prompts``."""
+        self._require_vocabulary()
+        return self._task('prompt').predict_features(features, data_samples, rescale=rescale)
+
+    @torch.no_grad()
+    def predict_video(self, frames, frame_samples: Sequence,
+                      on_frame: Callable[[int, Dict], None],
+                      video_cfg: Optional[Mapping] = None) -> Dict[str, object]:
+        """Segment one video, read lazily: ``frames`` is a (T, 3, H, W) tensor or a callable
+        returning frames [start, stop) (normalised, padded). ``on_frame(t, outputs)`` gets
+        each frame's results in order; returns the video-level summary (tracks). ``video_cfg``
+        keys override the model's video settings for this call."""
+        self._require_vocabulary()
+        cfg = self.video_cfg if not video_cfg else VideoInferenceConfig.build(
+            {**dataclasses.asdict(self.video_cfg), **dict(video_cfg)})
+        return self.tasks['clip'].run_video(frames, frame_samples, on_frame, cfg)

@@ -1,10 +1,13 @@
-# The paper's model (reference sections 1.2-1.7): frozen CLIP ConvNeXt-L, deformable pixel
+# The paper's model (upstream seg/configs/m2ov_*): frozen CLIP ConvNeXt-L, deformable pixel
 # decoder (6 layers), 9-layer masked-attention decoder with 300 queries, CLIP-text classifier.
+# The width (feat_channels) is written once: the head passes it to every attention, FFN and
+# positional-encoding block below that does not set its own.
 from seg.models.backbones import OpenCLIPBackbone
 from seg.models.data_preprocessor import SegDataPreprocessor
-from seg.models.heads import OMGHead
+from seg.models.heads import OMGHead, SetCriterion
+from seg.models.layers import Mask2FormerTransformerDecoder
 from seg.models.pixel_decoders import MSDeformAttnPixelDecoder
-from seg.models.postprocess import OMGFusionHead
+from seg.models.postprocess import QueryPostprocessor
 from seg.models.segmentor import OMGSegmentor
 
 feat_channels = 256
@@ -39,27 +42,27 @@ model = dict(
             num_outs=3,
             norm_cfg=dict(type='GN', num_groups=32),
             act_cfg=dict(type='ReLU'),
-            encoder=dict(
+            encoder=dict(  # DeformableDetrTransformerEncoder
                 num_layers=6,
                 layer_cfg=dict(
-                    self_attn_cfg=dict(embed_dims=feat_channels, num_heads=8, num_levels=3,
-                                       num_points=4, dropout=0.0, batch_first=True),
-                    ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=1024,
-                                 num_fcs=2, ffn_drop=0.0,
+                    self_attn_cfg=dict(num_heads=8, num_levels=3, num_points=4, dropout=0.0,
+                                       batch_first=True),
+                    ffn_cfg=dict(feedforward_channels=1024, num_fcs=2, ffn_drop=0.0,
                                  act_cfg=dict(type='ReLU', inplace=True)))),
-            positional_encoding=dict(num_feats=feat_channels // 2, normalize=True)),
+            positional_encoding=dict(normalize=True)),  # SinePositionalEncoding
         enforce_decoder_input_project=False,
-        positional_encoding=dict(num_feats=feat_channels // 2, normalize=True),
+        positional_encoding=dict(normalize=True),  # SinePositionalEncoding3D
         transformer_decoder=dict(
+            type=Mask2FormerTransformerDecoder,
             return_intermediate=True,
             num_layers=9,
             layer_cfg=dict(
-                self_attn_cfg=dict(embed_dims=feat_channels, num_heads=8, dropout=0.0,
-                                   batch_first=True),
-                cross_attn_cfg=dict(embed_dims=feat_channels, num_heads=8, dropout=0.0,
-                                    batch_first=True),
-                ffn_cfg=dict(embed_dims=feat_channels, feedforward_channels=2048, num_fcs=2,
-                             ffn_drop=0.0, act_cfg=dict(type='ReLU', inplace=True)))),
+                self_attn_cfg=dict(num_heads=8, dropout=0.0, batch_first=True),
+                cross_attn_cfg=dict(num_heads=8, dropout=0.0, batch_first=True),
+                ffn_cfg=dict(feedforward_channels=2048, num_fcs=2, ffn_drop=0.0,
+                             act_cfg=dict(type='ReLU', inplace=True))))),
+    criterion=dict(
+        type=SetCriterion,
         loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
                       reduction='mean'),
         no_object_weight=0.1,
@@ -69,8 +72,8 @@ model = dict(
                        naive_dice=True, eps=1.0, loss_weight=5.0),
         loss_objectness=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
                              loss_weight=2.0)),
-    panoptic_fusion_head=dict(type=OMGFusionHead),
-    train_cfg=dict(
+    postprocessor=dict(type=QueryPostprocessor),
+    train_cfg=dict(  # SetCriterion's: point sampling and matching
         num_points=12544,
         oversample_ratio=3.0,
         importance_sample_ratio=0.75,
@@ -80,7 +83,7 @@ model = dict(
                 dict(type='ClassificationCost', weight=2.0),
                 dict(type='CrossEntropyLossCost', weight=5.0, use_sigmoid=True),
                 dict(type='DiceCost', weight=5.0, pred_act=True, eps=1.0)])),
-    test_cfg=dict(
+    test_cfg=dict(  # QueryPostprocessor's (PostprocessConfig)
         panoptic_on=True,
         semantic_on=True,
         instance_on=True,

@@ -1,13 +1,15 @@
 # Reference schedule (section 2.6): AdamW 1e-4, wd 0.05, clip 0.01, 500-iteration warm-up,
 # x0.1 at epochs 8 and 11 of 12.
 from mmengine.optim import LinearLR, MultiStepLR, OptimWrapper
-from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
+from mmengine.runner import EpochBasedTrainLoop, ValLoop
 from torch.optim import AdamW
+
+from seg.engine.test_loops import SegTestLoop
 
 max_epochs = 12
 train_cfg = dict(type=EpochBasedTrainLoop, max_epochs=max_epochs, val_interval=2)
 val_cfg = dict(type=ValLoop)
-test_cfg = dict(type=TestLoop)
+test_cfg = dict(type=SegTestLoop)  # TestLoop + the click protocol of interactive metrics
 
 embed_multi = dict(lr_mult=1.0, decay_mult=0.0)
 optim_wrapper = dict(

@@ -2,7 +2,7 @@
 
 Prompts live in the results as ``prompt_boxes`` (N, 4) float32 pixel boxes (x1, y1, x2, y2) of
 the current image and ``prompt_is_point`` (N,) bool; a click is the zero-size box (x, y, x, y)
-of its pixel (the model widens it, see ``seg.models.heads.prompt_queries``). Prompt i belongs to
+of its pixel (the model widens it, see ``seg.models.heads.prompt_encoder``). Prompt i belongs to
 ``gt_masks[i]`` / ``gt_labels[i]``: the prompt steps reorder the instances accordingly.
 ``PackInteractiveInputs`` puts them in ``data_sample.prompts``.
 """
@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 
-from seg.evaluation.functional.interactive import (farthest_interior_point,
-                                                   input_scale_of_masks)
+from seg.structures.clicks import farthest_interior_point, input_scale_of_masks
 from seg.registry import TRANSFORMS
+from seg.structures.masks import mask_to_box
 from seg.utils.constants import VOID_LABEL
 from .base import BaseTransform
 from .formatting import PackSegInputs
@@ -26,12 +26,6 @@ def _require(results: dict, keys, step: str) -> None:
     missing = [key for key in keys if key not in results]
     if missing:
         raise KeyError(f'{step} needs {missing} in the results (have {sorted(results)})')
-
-
-def mask_box(mask: np.ndarray) -> np.ndarray:
-    """Tight (x1, y1, x2, y2) float box of a non-empty mask; x2 / y2 one past the last pixel."""
-    ys, xs = np.nonzero(mask)
-    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=np.float32)
 
 
 @TRANSFORMS.register_module()
@@ -115,7 +109,7 @@ class GeneratePrompts(BaseTransform):
                 pick = np.random.randint(len(xs))
                 boxes[row] = (xs[pick], ys[pick], xs[pick], ys[pick])
             else:
-                boxes[row] = mask_box(masks[index])
+                boxes[row] = mask_to_box(masks[index])  # x2 / y2 one past the mask
         results['gt_masks'] = masks[order]
         results['gt_labels'] = np.asarray(results['gt_labels'])[order]
         results['prompt_boxes'] = boxes

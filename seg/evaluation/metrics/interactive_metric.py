@@ -6,6 +6,7 @@ from mmengine.evaluator import BaseMetric
 
 from seg.registry import METRICS
 
+from ..click_protocol import ClickProtocol
 from ..functional.formats import to_numpy
 from ..functional.interactive import interactive_summary, mask_iou
 from .utils import describe, log_table, sample_field
@@ -15,13 +16,15 @@ from .utils import describe, log_table, sample_field
 class InteractiveMetric(BaseMetric):
     """Aggregates the per-object IoUs of prompted predictions.
 
-    Each data sample needs ``pred_prompts`` with either ``click_ious`` (M, clicks) (written by
-    ``OMGSegmentor`` when its ``interactive_test_cfg.max_clicks`` runs the click protocol) or
-    ``masks`` (M, H, W) compared with ``gt_instances.masks`` (one prompt per GT segment, the
-    reference's ``InsClsIoUMetric`` with one centre click). Every object of every image counts
-    once (mean over objects, not images).
+    With ``max_clicks`` = 1 each data sample needs ``pred_prompts.masks`` (M, H, W), compared
+    with ``gt_instances.masks`` (one prompt per GT segment, the reference's ``InsClsIoUMetric``
+    with one centre click). With ``max_clicks`` > 1 the test loop (``SegTestLoop``,
+    ``MultiTaskTestLoop``) runs the multi-click protocol (``seg.evaluation.click_protocol``)
+    for this metric and writes ``pred_prompts.click_ious`` (M, max_clicks). Every object of
+    every image counts once (mean over objects, not images).
 
     Args:
+        max_clicks / stop_iou: the click protocol (:class:`ClickProtocol`).
         noc_thresholds: IoU thresholds of NoC / NoF (reported as ``NoC@85`` ...).
         miou_clicks: click counts k of the reported ``mIoU@k``.
 
@@ -30,12 +33,14 @@ class InteractiveMetric(BaseMetric):
     """
     default_prefix = 'interactive'
 
-    def __init__(self, noc_thresholds: Sequence[float] = (0.85, 0.9),
+    def __init__(self, max_clicks: int = 1, stop_iou: float = 0.9,
+                 noc_thresholds: Sequence[float] = (0.85, 0.9),
                  miou_clicks: Sequence[int] = (1, 3, 5, 10, 20), collect_device: str = 'cpu',
                  prefix: Optional[str] = None, collect_dir: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.noc_thresholds = tuple(float(t) for t in noc_thresholds)
         self.miou_clicks = tuple(int(k) for k in miou_clicks)
+        self.click_protocol = ClickProtocol(int(max_clicks), float(stop_iou))
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -43,6 +48,11 @@ class InteractiveMetric(BaseMetric):
             pred = sample_field(sample, 'pred_prompts', where)
             if 'click_ious' in pred:
                 ious = np.asarray(to_numpy(pred['click_ious']), dtype=np.float64)
+            elif self.click_protocol.needs_model:
+                raise ValueError(
+                    f'{where}: InteractiveMetric(max_clicks={self.click_protocol.max_clicks}) '
+                    'needs pred_prompts.click_ious from the click protocol: test with '
+                    'SegTestLoop or MultiTaskTestLoop (test_cfg = dict(type=SegTestLoop))')
             else:
                 masks = to_numpy(sample_field(pred, 'masks', f'{where}.pred_prompts'))
                 gt = to_numpy(sample_field(sample_field(sample, 'gt_instances', where),

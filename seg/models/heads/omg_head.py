@@ -1,4 +1,5 @@
-"""The shared mask decoder of OMG-Seg (reference section 1.4-1.7).
+"""The shared mask decoder of OMG-Seg (upstream ``Mask2FormerVideoHead`` in
+``seg/models/heads/mask2former_vid.py``).
 
 A pixel decoder turns backbone features into stride-4 mask features and three multi-scale
 memories; a masked-attention transformer decoder refines queries; after the query
@@ -7,6 +8,10 @@ features), a class (cosine with CLIP text embeddings of its mask-pooled feature 
 embedding) and an objectness logit. Video clips are handled by folding frames into the batch
 for the pixel decoder and stacking them along the height of the mask features, so every query
 predicts a tube. Parameter names follow the reference so its checkpoints load unchanged.
+
+The head is the network only: it returns a :class:`DecoderOutput`; losses
+(``SetCriterion``), location prompts (``PromptEncoder``) and post-processing live outside it
+and are composed by the tasks of ``seg.models.tasks``.
 """
 import copy
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -19,7 +24,7 @@ from mmengine.model import BaseModule
 from seg.registry import MODELS
 from seg.models.layers import Mask2FormerTransformerDecoder, SinePositionalEncoding3D
 from .mask_pooling import mask_pool
-from .set_criterion import SetCriterion
+from .outputs import DecoderOutput, QueryPredictions
 from .text_classifier import REFERENCE_LOGIT_SCALE, CosineTextClassifier
 
 
@@ -33,23 +38,19 @@ def _mlp(in_channels: int, hidden_channels: int, out_channels: int) -> nn.Sequen
 
 @MODELS.register_module()
 class OMGHead(BaseModule):
-    """Mask decoder with CLIP-text classification and an objectness branch.
+    """Pixel decoder + masked-attention decoder; CLIP-text classification and objectness.
 
     Args:
         in_channels: channels of the 4 backbone maps (strides 4-32).
         feat_channels / out_channels: width of the pixel and transformer decoders / of the
-            mask embeddings.
-        num_things_classes / num_stuff_classes: vocabulary split (things first).
+            mask embeddings. The width is written once: sub-configs that leave
+            ``embed_dims`` (attention and FFN layers) or ``num_feats`` (positional encodings)
+            out get it from here.
         num_queries: learned semantic queries.
         num_transformer_feat_level: memories the decoder attends to in round robin.
         pixel_decoder / transformer_decoder / positional_encoding: sub-module configs.
         clip_embed_dim: dimension D of the text embeddings the class embeddings are compared to.
         logit_scale: log of the fixed cosine temperature factor.
-        enable_prompt_queries: build the location-query parameters (interactive mode).
-        prompt_position_feats: sine features per box coordinate of prompts (128 in the
-            reference, whatever the width).
-        loss_cls / loss_mask / loss_dice / loss_objectness / no_object_weight / train_cfg: see
-            :class:`SetCriterion`.
     """
 
     def __init__(self,
@@ -57,8 +58,6 @@ class OMGHead(BaseModule):
                  strides: Sequence[int] = (4, 8, 16, 32),
                  feat_channels: int = 256,
                  out_channels: int = 256,
-                 num_things_classes: int = 80,
-                 num_stuff_classes: int = 53,
                  num_queries: int = 300,
                  num_transformer_feat_level: int = 3,
                  pixel_decoder: Optional[dict] = None,
@@ -67,33 +66,21 @@ class OMGHead(BaseModule):
                  positional_encoding: Optional[dict] = None,
                  clip_embed_dim: int = 768,
                  logit_scale: float = REFERENCE_LOGIT_SCALE,
-                 enable_prompt_queries: bool = False,
-                 prompt_position_feats: int = 128,
-                 loss_cls: Optional[dict] = None,
-                 loss_mask: Optional[dict] = None,
-                 loss_dice: Optional[dict] = None,
-                 loss_objectness: Optional[dict] = None,
-                 no_object_weight: float = 0.1,
-                 train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if pixel_decoder is None or transformer_decoder is None:
             raise ValueError('OMGHead needs `pixel_decoder` and `transformer_decoder` configs')
-        self.num_things_classes = num_things_classes
-        self.num_stuff_classes = num_stuff_classes
-        self.num_classes = num_things_classes + num_stuff_classes
+        self.feat_channels = feat_channels
         self.num_queries = num_queries
         self.num_transformer_feat_level = num_transformer_feat_level
-        self.test_cfg = test_cfg or {}
 
-        pixel_decoder = copy.deepcopy(dict(pixel_decoder))
+        pixel_decoder = with_width(pixel_decoder, feat_channels)
         pixel_decoder.update(in_channels=list(in_channels), strides=list(strides),
                              feat_channels=feat_channels, out_channels=out_channels)
         self.pixel_decoder = MODELS.build(pixel_decoder)
-        transformer_decoder = copy.deepcopy(dict(transformer_decoder))
-        transformer_decoder.pop('type', None)
-        self.transformer_decoder = Mask2FormerTransformerDecoder(**transformer_decoder)
+        transformer_decoder = with_width(transformer_decoder, feat_channels)
+        transformer_decoder.setdefault('type', Mask2FormerTransformerDecoder)
+        self.transformer_decoder = MODELS.build(transformer_decoder)
         self.num_heads = transformer_decoder['layer_cfg']['cross_attn_cfg']['num_heads']
         self.num_transformer_decoder_layers = transformer_decoder['num_layers']
         decoder_dims = transformer_decoder['layer_cfg']['cross_attn_cfg']['embed_dims']
@@ -104,8 +91,9 @@ class OMGHead(BaseModule):
                 self.decoder_input_projs.append(nn.Conv2d(feat_channels, decoder_dims, 1))
             else:
                 self.decoder_input_projs.append(nn.Identity())
-        self.decoder_positional_encoding = SinePositionalEncoding3D(
-            **(positional_encoding or dict(num_feats=feat_channels // 2, normalize=True)))
+        positional_encoding = dict(positional_encoding or dict(normalize=True))
+        positional_encoding.setdefault('num_feats', feat_channels // 2)
+        self.decoder_positional_encoding = SinePositionalEncoding3D(**positional_encoding)
         self.query_embed = nn.Embedding(num_queries, feat_channels)
         self.query_feat = nn.Embedding(num_queries, feat_channels)
         self.level_embed = nn.Embedding(num_transformer_feat_level, feat_channels)
@@ -116,18 +104,6 @@ class OMGHead(BaseModule):
         self.mask_pooling_proj = nn.Sequential(
             nn.LayerNorm(feat_channels), nn.Linear(feat_channels, feat_channels))
         self.text_classifier = CosineTextClassifier(clip_embed_dim, logit_scale)
-
-        self.enable_prompt_queries = enable_prompt_queries
-        self.prompt_position_feats = prompt_position_feats
-        if enable_prompt_queries:
-            self.mask_tokens = nn.Embedding(1, feat_channels)
-            self.pb_embedding = nn.Embedding(2, feat_channels)  # 0 = box, 1 = point
-            self.pos_linear = nn.Linear(4 * prompt_position_feats, feat_channels)
-
-        self.criterion = SetCriterion(
-            num_classes=self.num_classes, loss_cls=loss_cls, loss_mask=loss_mask,
-            loss_dice=loss_dice, loss_objectness=loss_objectness,
-            no_object_weight=no_object_weight, train_cfg=train_cfg)
 
     def init_weights(self) -> None:
         """Reference initialisation: pixel decoder's own, xavier-normal decoder matrices."""
@@ -163,12 +139,12 @@ class OMGHead(BaseModule):
 
     def _predict_from_queries(self, query_feat: torch.Tensor, mask_features: torch.Tensor,
                               attn_mask_size: Tuple[int, int], num_frames: int
-                              ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Class logits (+ objectness), mask logits and the next layer's attention mask.
+                              ) -> Tuple[QueryPredictions, torch.Tensor]:
+        """Predictions of the current queries and the next layer's attention mask.
 
-        ``mask_features`` is (B, C, T*h, w) for clips (frames stacked along the height).
-        Returns cls (B, Q, K+2), masks (B, Q, T*h, w) and a bool attention mask
-        (B*heads, Q, T*h'*w') where True blocks a key.
+        ``mask_features`` is (B, C, T*h, w) for clips (frames stacked along the height); the
+        returned mask logits are unstacked to (B, Q, T, h, w). The attention mask is bool
+        (B*heads, Q, T*h'*w'), True blocking a key.
         """
         decoder_out = self.transformer_decoder.post_norm(query_feat)
         mask_embed = self.mask_embed(decoder_out)
@@ -176,8 +152,10 @@ class OMGHead(BaseModule):
 
         pooled = self.mask_pooling_proj(mask_pool(mask_features, mask_pred.detach()))
         class_embed = self.cls_proj(pooled + decoder_out)
-        cls_pred = torch.cat(
-            [self.text_classifier(class_embed), self.iou_embed(decoder_out)], dim=-1)
+        predictions = QueryPredictions(
+            class_logits=self.text_classifier(class_embed),
+            objectness=self.iou_embed(decoder_out),
+            mask_logits=self._unstack_frames(mask_pred, num_frames))
 
         frames = max(num_frames, 1)
         per_frame = mask_pred.unflatten(2, (frames, -1)).flatten(1, 2)  # (B, Q*T, h, w)
@@ -186,26 +164,25 @@ class OMGHead(BaseModule):
         attn_mask = attn_mask.unflatten(1, (mask_pred.shape[1], frames)).flatten(2)
         attn_mask = attn_mask.sigmoid() < 0.5
         attn_mask = attn_mask.unsqueeze(1).expand(-1, self.num_heads, -1, -1).flatten(0, 1)
-        return cls_pred, mask_pred, attn_mask
+        return predictions, attn_mask
 
     def forward(self, feats: Sequence[torch.Tensor], num_frames: int = 0,
                 queries: Optional[Dict[str, torch.Tensor]] = None,
                 pixel_features: Optional[Tuple[torch.Tensor, List[torch.Tensor]]] = None
-                ) -> Tuple[List[torch.Tensor], List[torch.Tensor], torch.Tensor]:
+                ) -> DecoderOutput:
         """Run the pixel decoder and the mask decoder.
 
         Args:
             feats: backbone maps, frames folded into the batch for clips ((B*T, C, H, W)).
             num_frames: T for clips, 0 for images.
             queries: optional ``query_feat`` / ``query_embed`` (B, N, C) and ``self_attn_mask``
-                (N, N) replacing the learned semantic queries (location prompts).
+                (N, N) replacing the learned semantic queries (location prompts, see
+                ``PromptEncoder``).
             pixel_features: ``self.pixel_decoder(feats)`` computed beforehand (reused when the
                 same images are decoded with several sets of queries, e.g. click rounds).
         Returns:
-            cls_preds: list of (B, Q, K+2) per prediction (query init + every layer); the last
-                channel is the objectness logit.
-            mask_preds: list of (B, Q, H/4, W/4) for images, (B, Q, T, H/4, W/4) for clips.
-            query_feat: the last layer's query features (B, Q, C), before post-norm.
+            :class:`DecoderOutput` with ``num_layers + 1`` predictions (query initialisation
+            first) whose masks are at the stride-4 mask-feature size.
         """
         mask_features, memories = (pixel_features if pixel_features is not None
                                    else self.pixel_decoder(list(feats)))
@@ -225,11 +202,9 @@ class OMGHead(BaseModule):
             query_feat, query_embed = queries['query_feat'], queries['query_embed']
             self_attn_mask = queries.get('self_attn_mask')
 
-        cls_preds, mask_preds = [], []
-        cls_pred, mask_pred, attn_mask = self._predict_from_queries(
+        prediction, attn_mask = self._predict_from_queries(
             query_feat, mask_features, memories[0].shape[-2:], num_frames)
-        cls_preds.append(cls_pred)
-        mask_preds.append(self._unstack_frames(mask_pred, num_frames))
+        predictions = [prediction]
         for layer_index, layer in enumerate(self.transformer_decoder.layers):
             level = layer_index % self.num_transformer_feat_level
             # A query whose mask covers nothing may attend everywhere (Mask2Former).
@@ -240,58 +215,27 @@ class OMGHead(BaseModule):
                 query_pos=query_embed, key_pos=decoder_positions[level],
                 cross_attn_mask=attn_mask, self_attn_mask=self_attn_mask)
             next_level = (layer_index + 1) % self.num_transformer_feat_level
-            cls_pred, mask_pred, attn_mask = self._predict_from_queries(
+            prediction, attn_mask = self._predict_from_queries(
                 query_feat, mask_features, memories[next_level].shape[-2:], num_frames)
-            cls_preds.append(cls_pred)
-            mask_preds.append(self._unstack_frames(mask_pred, num_frames))
-        return cls_preds, mask_preds, query_feat
+            predictions.append(prediction)
+        return DecoderOutput(predictions=predictions, query_feat=query_feat)
 
     @staticmethod
     def _unstack_frames(mask_pred: torch.Tensor, num_frames: int) -> torch.Tensor:
         return mask_pred.unflatten(2, (num_frames, -1)) if num_frames > 0 else mask_pred
 
-    # ------------------------------------------------------------------ train / test
-    def loss(self, feats: Sequence[torch.Tensor], batch_targets: List[Dict[str, torch.Tensor]],
-             num_frames: int = 0, queries: Optional[Dict[str, torch.Tensor]] = None
-             ) -> Dict[str, torch.Tensor]:
-        """Losses of every prediction; ``batch_targets`` holds ``labels`` (M,) and ``masks``
-        (M, H, W) (clips: (M, T, H, W)) per sample, at the padded input size. With prompt
-        ``queries`` (see :meth:`forward`) prompt i is supervised by mask i, no matching."""
-        cls_preds, mask_preds, _ = self(feats, num_frames=num_frames, queries=queries)
-        if num_frames > 0:
-            # Tubes are matched and supervised as (T*h, w) "film" maps.
-            mask_preds = [pred.flatten(2, 3) for pred in mask_preds]
-            batch_targets = [dict(labels=t['labels'], masks=t['masks'].flatten(1, 2))
-                             for t in batch_targets]
-        losses = self.criterion(cls_preds, mask_preds, batch_targets,
-                                paired=queries is not None)
-        if self.enable_prompt_queries:
-            # Semantic and prompt batches use disjoint parameters; keep all of them in the
-            # graph so DDP does not wait for gradients that never come.
-            unused = ([self.query_feat.weight, self.query_embed.weight] if queries is not None
-                      else [self.mask_tokens.weight, self.pb_embedding.weight,
-                            *self.pos_linear.parameters()])
-            losses['loss_zero'] = sum(0 * p.sum() for p in unused)
-        return losses
 
-    def predict(self, feats: Sequence[torch.Tensor], batch_input_shape: Tuple[int, int],
-                num_frames: int = 0, queries: Optional[Dict[str, torch.Tensor]] = None,
-                pixel_features: Optional[Tuple[torch.Tensor, List[torch.Tensor]]] = None
-                ) -> Dict[str, torch.Tensor]:
-        """Last-layer predictions with masks upsampled to the padded input size.
-
-        Returns a dict with ``mask_cls`` (B, Q, K+1), ``mask_pred`` (B, Q, H, W) (clips:
-        (B, Q, T, H, W)), ``objectness`` (B, Q, 1) and ``query_feat`` (B, Q, C). ``queries``:
-        prompt queries replacing the semantic ones; ``pixel_features``: see :meth:`forward`.
-        """
-        cls_preds, mask_preds, query_feat = self(feats, num_frames=num_frames, queries=queries,
-                                                 pixel_features=pixel_features)
-        cls_pred, mask_pred = cls_preds[-1], mask_preds[-1]
-        if num_frames > 0:
-            mask_pred = mask_pred.flatten(1, 2)
-        mask_pred = F.interpolate(mask_pred, size=tuple(batch_input_shape), mode='bilinear',
-                                  align_corners=False)
-        if num_frames > 0:
-            mask_pred = mask_pred.unflatten(1, (cls_pred.shape[1], num_frames))
-        return dict(mask_cls=cls_pred[..., :-1], mask_pred=mask_pred,
-                    objectness=cls_pred[..., -1:], query_feat=query_feat)
+def with_width(cfg: dict, width: int) -> dict:
+    """A copy of a sub-module config in which every attention / FFN block without
+    ``embed_dims`` and every positional encoding without ``num_feats`` gets the head width
+    (``num_feats`` = width / 2: sine features per axis)."""
+    cfg = copy.deepcopy(dict(cfg))
+    for key, value in list(cfg.items()):
+        if isinstance(value, dict):
+            value = with_width(value, width)
+            if key.endswith('attn_cfg') or key == 'ffn_cfg':
+                value.setdefault('embed_dims', width)
+            if key == 'positional_encoding':
+                value.setdefault('num_feats', width // 2)
+            cfg[key] = value
+    return cfg

@@ -13,6 +13,7 @@ from mmengine.dist import get_world_size, all_reduce
 
 from seg.registry import MODELS, TASK_UTILS
 from seg.models.matching import get_uncertain_point_coords_with_randomness, point_sample
+from .outputs import QueryPredictions
 
 DEFAULT_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
                         reduction='mean')
@@ -38,11 +39,14 @@ def _mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+@MODELS.register_module()
 class SetCriterion:
     """Computes the per-layer losses (``d{i}.loss_*`` for all but the last prediction).
 
+    Owned by the segmentor (the head only predicts). The class count K is read from the
+    predictions, so the criterion follows the vocabulary the model is trained with.
+
     Args:
-        num_classes: K; class index K is "no object".
         loss_cls: softmax cross-entropy config; without ``class_weight`` the weights are
             ``[1] * K + [no_object_weight]``.
         loss_mask / loss_dice: point-wise BCE and Dice configs.
@@ -52,20 +56,15 @@ class SetCriterion:
             ``assigner`` config.
     """
 
-    def __init__(self, num_classes: int, loss_cls: Optional[dict] = None,
+    def __init__(self, loss_cls: Optional[dict] = None,
                  loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
-                 loss_objectness: Optional[dict] = None, no_object_weight: float = 0.1,
+                 loss_objectness: Optional[dict] = None,
+                 no_object_weight: float = 0.1,
                  train_cfg: Optional[dict] = None) -> None:
-        self.num_classes = num_classes
         loss_cls = copy.deepcopy(dict(loss_cls or DEFAULT_LOSS_CLS))
-        class_weight = loss_cls.get('class_weight')
-        if class_weight is None:
-            class_weight = [1.0] * num_classes + [no_object_weight]
-        elif len(class_weight) != num_classes + 1:
-            raise ValueError(f'loss_cls.class_weight has {len(class_weight)} entries, expected '
-                             f'num_classes + 1 = {num_classes + 1}')
-        loss_cls['class_weight'] = list(class_weight)
-        self.class_weight = torch.tensor(class_weight, dtype=torch.float32)
+        configured = loss_cls.get('class_weight')
+        self.configured_class_weight = None if configured is None else list(configured)
+        self.no_object_weight = float(no_object_weight)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_mask = MODELS.build(loss_mask or DEFAULT_LOSS_MASK)
         self.loss_dice = MODELS.build(loss_dice or DEFAULT_LOSS_DICE)
@@ -81,24 +80,40 @@ class SetCriterion:
         self.importance_sample_ratio = float(train_cfg.get('importance_sample_ratio', 0.75))
         self.assigner = TASK_UTILS.build(train_cfg.get('assigner', DEFAULT_TRAIN_CFG['assigner']))
 
-    def __call__(self, cls_preds: Sequence[torch.Tensor], mask_preds: Sequence[torch.Tensor],
+    def class_weight(self, num_classes: int) -> torch.Tensor:
+        """(K + 1,) weights of the softmax classes, no-object last."""
+        if self.configured_class_weight is None:
+            return torch.tensor([1.0] * num_classes + [self.no_object_weight])
+        if len(self.configured_class_weight) != num_classes + 1:
+            raise ValueError(f'loss_cls.class_weight has {len(self.configured_class_weight)} '
+                             f'entries, expected num_classes + 1 = {num_classes + 1}')
+        return torch.tensor(self.configured_class_weight, dtype=torch.float32)
+
+    def __call__(self, predictions: Sequence[QueryPredictions],
                  batch_targets: List[Dict[str, torch.Tensor]],
                  paired: bool = False) -> Dict[str, torch.Tensor]:
-        """Losses of every prediction. ``paired``: prediction i is supervised by target i (location
-        prompts, reference section 2.2): no matching, only mask BCE + Dice (``loss_cls`` = 0)."""
+        """Losses of every prediction. ``batch_targets`` holds ``labels`` (M,) and ``masks``
+        (M, H, W) per sample at the padded input size (clips: masks (M, T*H, W), matching
+        the "film" layout of clip mask logits flattened the same way). ``paired``: prediction
+        i is supervised by target i (location prompts): no matching, only mask BCE + Dice
+        (``loss_cls`` = 0)."""
         losses = {}
-        last = len(cls_preds) - 1
-        for index, (cls_pred, mask_pred) in enumerate(zip(cls_preds, mask_preds)):
+        last = len(predictions) - 1
+        for index, prediction in enumerate(predictions):
             prefix = '' if index == last else f'd{index}.'
-            layer_losses = self.single_prediction_losses(cls_pred, mask_pred, batch_targets,
-                                                         paired=paired)
+            mask_logits = prediction.mask_logits
+            if mask_logits.dim() == 5:  # tubes are matched and supervised as (T*h, w) maps
+                mask_logits = mask_logits.flatten(2, 3)
+            layer_losses = self.single_prediction_losses(
+                prediction.class_logits, prediction.objectness, mask_logits, batch_targets,
+                paired=paired)
             for name, value in layer_losses.items():
                 losses[prefix + name] = value
         return losses
 
     # ------------------------------------------------------------------ matching
     @torch.no_grad()
-    def match(self, cls_pred: torch.Tensor, mask_pred: torch.Tensor,
+    def match(self, class_logits: torch.Tensor, mask_pred: torch.Tensor,
               batch_targets: List[Dict[str, torch.Tensor]]
               ) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """Hungarian assignment per sample: list of (query indices, target indices)."""
@@ -111,8 +126,7 @@ class SetCriterion:
                                        points.expand(num_queries, -1, -1)).squeeze(1)
             gt_points = point_sample(gt_masks.unsqueeze(1).float(),
                                      points.expand(gt_masks.shape[0], -1, -1)).squeeze(1)
-            pred = dict(scores=cls_pred[sample, :, :self.num_classes + 1].float(),
-                        masks=pred_points)
+            pred = dict(scores=class_logits[sample].float(), masks=pred_points)
             gt = dict(labels=targets['labels'], masks=gt_points)
             query_indices, target_indices = self.assigner.assign(pred, gt)
             assignments.append((query_indices.to(mask_pred.device),
@@ -133,15 +147,17 @@ class SetCriterion:
         return [(indices, indices) for _ in batch_targets]
 
     # ------------------------------------------------------------------ losses
-    def single_prediction_losses(self, cls_pred: torch.Tensor, mask_pred: torch.Tensor,
+    def single_prediction_losses(self, class_logits: torch.Tensor, objectness: torch.Tensor,
+                                 mask_pred: torch.Tensor,
                                  batch_targets: List[Dict[str, torch.Tensor]],
                                  paired: bool = False) -> Dict[str, torch.Tensor]:
         assignments = (self.paired_assignment(mask_pred, batch_targets) if paired
-                       else self.match(cls_pred, mask_pred, batch_targets))
-        batch_size, num_queries = cls_pred.shape[:2]
-        device = cls_pred.device
+                       else self.match(class_logits, mask_pred, batch_targets))
+        batch_size, num_queries, num_columns = class_logits.shape
+        num_classes = num_columns - 1
+        device = class_logits.device
 
-        labels = torch.full((batch_size, num_queries), self.num_classes, dtype=torch.long,
+        labels = torch.full((batch_size, num_queries), num_classes, dtype=torch.long,
                             device=device)
         matched_preds, matched_targets = [], []
         for sample, (query_indices, target_indices) in enumerate(assignments):
@@ -153,9 +169,9 @@ class SetCriterion:
 
         if paired:
             # Prompts are class-agnostic: zero class and objectness loss (kept in the graph).
-            loss_cls = cls_pred.sum() * 0
+            loss_cls = class_logits.sum() * 0 + objectness.sum() * 0
         else:
-            loss_cls = self._class_loss(cls_pred, labels)
+            loss_cls = self._class_loss(class_logits, objectness, labels)
         matched_pred = torch.cat(matched_preds)
         matched_target = torch.cat(matched_targets)
         num_masks = _mean_over_ranks(
@@ -175,16 +191,18 @@ class SetCriterion:
                                    avg_factor=num_masks * self.num_points)
         return dict(loss_cls=loss_cls, loss_mask=loss_mask, loss_dice=loss_dice)
 
-    def _class_loss(self, cls_pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def _class_loss(self, class_logits: torch.Tensor, objectness: torch.Tensor,
+                    labels: torch.Tensor) -> torch.Tensor:
         """Softmax CE over K+1 (+ objectness focal loss) of (B, Q) matched labels."""
-        class_weight = self.class_weight.to(cls_pred.device)
+        num_classes = class_logits.shape[-1] - 1
+        class_weight = self.class_weight(num_classes).to(class_logits.device)
+        self.loss_cls.class_weight = class_weight.tolist()
         flat_labels = labels.flatten()
         cls_avg_factor = _mean_over_ranks(class_weight[flat_labels].sum()).clamp(min=1).item()
-        flat_cls = cls_pred.flatten(0, 1).float()
-        loss_cls = self.loss_cls(flat_cls[:, :self.num_classes + 1], flat_labels,
+        loss_cls = self.loss_cls(class_logits.flatten(0, 1).float(), flat_labels,
                                  avg_factor=cls_avg_factor)
         if self.loss_objectness is not None:
-            unmatched = (flat_labels == self.num_classes).long()
-            loss_cls = loss_cls + self.loss_objectness(flat_cls[:, -1:], unmatched,
-                                                       avg_factor=cls_avg_factor)
+            unmatched = (flat_labels == num_classes).long()
+            loss_cls = loss_cls + self.loss_objectness(objectness.flatten(0, 1).float(),
+                                                       unmatched, avg_factor=cls_avg_factor)
         return loss_cls

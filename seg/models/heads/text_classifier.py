@@ -18,6 +18,10 @@ class CosineTextClassifier(nn.Module):
     all-zero background prototype is appended, so the background logit is always 0 and softmax
     cross-entropy over K + 1 classes works. Prototypes are buffers outside the state dict: they
     come from the text-embedding file of the current vocabulary, not from checkpoints.
+
+    The classifier is the one place that knows the class space of the current vocabulary:
+    ``num_classes`` K and ``num_things`` (things are classes ``[0, num_things)``, stuff the
+    rest), installed together with the prototypes.
     """
 
     def __init__(self, embed_dim: int, logit_scale: float = REFERENCE_LOGIT_SCALE):
@@ -26,18 +30,27 @@ class CosineTextClassifier(nn.Module):
         self.register_buffer('logit_scale', torch.tensor(float(logit_scale)), persistent=False)
         # (D, K + 1, P); empty until `set_embeddings` is called.
         self.register_buffer('cls_embed', torch.zeros(embed_dim, 0, 1), persistent=False)
+        self.num_things = 0
 
     @property
     def num_classes(self) -> int:
         """Number of real classes K (the background prototype not counted)."""
         return max(self.cls_embed.shape[1] - 1, 0)
 
-    def set_embeddings(self, embeddings: torch.Tensor) -> None:
-        """Install text prototypes of shape (K, P, D) (unit norm) and the zero background."""
+    @property
+    def num_stuff(self) -> int:
+        return self.num_classes - self.num_things
+
+    def set_embeddings(self, embeddings: torch.Tensor, num_things: int) -> None:
+        """Install text prototypes of shape (K, P, D) (unit norm, things first) and the zero
+        background; ``num_things`` of the K classes are things."""
         if embeddings.dim() != 3 or embeddings.shape[-1] != self.embed_dim:
             raise ValueError(
                 f'text embeddings must have shape (K, P, {self.embed_dim}), '
                 f'got {tuple(embeddings.shape)}')
+        if not 0 <= num_things <= embeddings.shape[0]:
+            raise ValueError(f'num_things={num_things} is outside [0, K={embeddings.shape[0]}]')
+        self.num_things = int(num_things)
         embeddings = embeddings.float()
         background = embeddings.new_zeros(1, embeddings.shape[1], self.embed_dim)
         with_background = torch.cat([embeddings, background], dim=0)

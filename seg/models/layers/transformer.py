@@ -14,6 +14,7 @@ from typing import List, Mapping, Optional
 import torch
 import torch.nn as nn
 
+from seg.registry import MODELS
 from .attention import MultiheadAttention
 from .builders import build_norm_layer
 from .ffn import FFN
@@ -183,6 +184,7 @@ class Mask2FormerTransformerDecoderLayer(nn.Module):
         return self.norms[2](query)
 
 
+@MODELS.register_module()
 class Mask2FormerTransformerDecoder(nn.Module):
     """``num_layers`` decoder layers (``layers``) and the shared final LayerNorm
     (``post_norm``), applied before every prediction head.

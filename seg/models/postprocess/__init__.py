@@ -1,5 +1,5 @@
 """Post-processing of query outputs: panoptic, instance and semantic fusion."""
-from .fusion_head import DEFAULT_TEST_CFG, OMGFusionHead
+from .query_postprocessor import OMGFusionHead, PostprocessConfig, QueryPostprocessor
 from .instance import instance_postprocess
 from .mask_ops import check_query_outputs, mask2bbox, restore_mask_logits
 from .open_vocab import OpenVocabFusion, clip_mask_logits, geometric_ensemble
@@ -9,7 +9,7 @@ from .video import (VideoFramePostprocessor, frame_results_to_sample,
                     match_proposals_to_objects)
 
 __all__ = [
-    'DEFAULT_TEST_CFG', 'OMGFusionHead', 'check_query_outputs', 'instance_postprocess',
+    'PostprocessConfig', 'QueryPostprocessor', 'OMGFusionHead', 'check_query_outputs', 'instance_postprocess',
     'mask2bbox', 'panoptic_postprocess', 'restore_mask_logits', 'semantic_postprocess',
     'VideoFramePostprocessor', 'frame_results_to_sample', 'match_proposals_to_objects',
     'OpenVocabFusion', 'clip_mask_logits', 'geometric_ensemble'

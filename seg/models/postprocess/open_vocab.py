@@ -1,4 +1,5 @@
-"""Open-vocabulary fusion with the frozen CLIP backbone (reference section 1.9).
+"""Open-vocabulary fusion with the frozen CLIP backbone (upstream ``Mask2formerVideo`` with
+``OVERLAPPING`` set, ``seg/models/detectors/mask2former_vid.py``).
 
 Each query's final mask is resized to the CLIP feature map (stride 32), the CLIP features are
 averaged inside it (mask logit > 0) and sent through CLIP's own head; the cosine with the text
@@ -114,13 +115,19 @@ class OpenVocabFusion:
                 raise ValueError(f'open_vocab {label} must lie in [0, 1], got {value}')
         self.alpha, self.beta = float(alpha), float(beta)
         self.fixed_flags = None if seen_flags is None else [bool(f) for f in seen_flags]
+        self.seen_vocabularies = None if seen_vocabularies is None else list(seen_vocabularies)
         self.train_class_names = None
         self._flags_cache: Dict[tuple, torch.Tensor] = {}
-        if seen_vocabularies is not None:
-            self.train_class_names = [
-                name for source in seen_vocabularies
-                for name in (vocabulary_from_names(source) if isinstance(source, str)
-                             else Vocabulary.build(source)).classes]
+
+    def load_train_classes(self) -> None:
+        """Read the training vocabularies (files) once; done when the model's vocabulary is
+        loaded, not in the constructor."""
+        if self.seen_vocabularies is None or self.train_class_names is not None:
+            return
+        self.train_class_names = [
+            name for source in self.seen_vocabularies
+            for name in (vocabulary_from_names(source) if isinstance(source, str)
+                         else Vocabulary.build(source)).classes]
 
     @classmethod
     def from_config(cls, cfg: Optional[dict]) -> Optional['OpenVocabFusion']:
@@ -146,6 +153,7 @@ class OpenVocabFusion:
             return torch.tensor(self.fixed_flags)
         key = tuple(class_names)
         if key not in self._flags_cache:
+            self.load_train_classes()
             flags = seen_class_flags(self.train_class_names, class_names)
             print_log(f'open-vocabulary fusion: {describe_seen_flags(class_names, flags)}',
                       logger='current')
@@ -162,5 +170,5 @@ class OpenVocabFusion:
 
     def __repr__(self) -> str:
         source = ('fixed seen_flags' if self.fixed_flags is not None
-                  else f'{len(self.train_class_names)} training class names')
+                  else f'training vocabularies {self.seen_vocabularies}')
         return f'OpenVocabFusion(alpha={self.alpha}, beta={self.beta}, {source})'

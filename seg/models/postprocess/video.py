@@ -1,15 +1,17 @@
-"""Per-frame results of a video from video-level query predictions (reference 1.1, 1.8, 1.10).
+"""Per-frame results of a video from video-level query predictions (upstream
+``Mask2formerVideoMinVIS`` in ``seg/models/detectors/mask2former_vid_minvis.py`` and
+``OMGFusionHead`` in ``seg/models/fusion_head/omgseg_fusionhead.py``).
 
 The class logits (and objectness) of a video are one per query for the whole video; each frame
-is fused with them and its own mask logits by ``OMGFusionHead``, so the same queries survive in
-every frame. On top of the fusion head:
+is fused with them and its own mask logits by ``QueryPostprocessor``, so the same queries
+survive in every frame. On top of the image post-processing:
 
 * VIS: track id = rank + 1 of the (query, class) pair in the instance top-k, the same in every
   frame; a track's score is the mean of its per-frame scores (as mmdet's YouTube-VIS metric).
 * VPS: instance id = 1 + position of the query among the video-level kept thing queries, so an
   object keeps its id even when another query drops out of a frame (the reference counts the
-  survivors of each frame, so its ids can shift: trap 10).
-* VSS: the fusion head's semantic map.
+  survivors of each frame, so its ids can shift from frame to frame).
+* VSS: the image post-processing's semantic map.
 * VOS: the ``num_proposals`` queries of highest objectness are matched on frame 0 to the given
   first-frame masks (Hungarian on IoU); every frame paints the matched proposals' masks
   (sigmoid > 0.5) with their object id, higher objectness on top.
@@ -23,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
 from seg.utils.constants import INSTANCE_OFFSET
-from .fusion_head import OMGFusionHead
+from .query_postprocessor import QueryPostprocessor
 from .mask_ops import restore_mask_logits
 
 
@@ -65,8 +67,9 @@ class VideoFramePostprocessor:
     """Turns one frame's mask logits into the video tasks' results (see the module doc).
 
     Args:
-        fusion_head: its ``test_cfg`` switches panoptic (VPS), instance (VIS) and semantic
+        postprocessor: its ``cfg`` switches panoptic (VPS), instance (VIS) and semantic
             (VSS) outputs.
+        num_things: things are classes ``[0, num_things)``.
         mask_cls: (Q, K+1) video-level class logits.
         objectness: (Q, 1) video-level objectness logits; needed for VOS.
         vos_on: produce VOS id maps; ``frame`` then needs, on the first call, a frame sample
@@ -74,20 +77,20 @@ class VideoFramePostprocessor:
         num_proposals: VOS proposals (top objectness queries).
     """
 
-    def __init__(self, fusion_head: OMGFusionHead, mask_cls: Tensor,
+    def __init__(self, postprocessor: QueryPostprocessor, num_things: int, mask_cls: Tensor,
                  objectness: Optional[Tensor] = None, vos_on: bool = False,
                  num_proposals: int = 25) -> None:
         if mask_cls.dim() != 2:
             raise ValueError(f'mask_cls must be (Q, K+1), got {tuple(mask_cls.shape)}')
-        self.fusion_head = fusion_head
+        self.postprocessor = postprocessor
+        self.num_things = num_things
         self.mask_cls = mask_cls
-        cfg = fusion_head.test_cfg
         scores, labels = F.softmax(mask_cls, dim=-1).max(-1)
-        num_classes = fusion_head.num_classes
-        kept = labels.ne(num_classes) & (scores > cfg['object_mask_thr'])
+        num_classes = mask_cls.shape[-1] - 1
+        kept = labels.ne(num_classes) & (scores > postprocessor.cfg.object_mask_thr)
         self.kept_queries = kept.nonzero().flatten()
         self.kept_scores = scores[kept]
-        kept_is_thing = labels[kept] < fusion_head.num_things_classes
+        kept_is_thing = labels[kept] < num_things
         # Video-level instance id of every kept query (things: 1, 2, ... in query order).
         self.kept_instance_ids = torch.cumsum(kept_is_thing.long(), 0) * kept_is_thing
         self.vos_on = vos_on
@@ -111,27 +114,27 @@ class VideoFramePostprocessor:
         size). Keys as switched on: ``panoptic`` (H, W) int32, ``instances`` (InstanceData
         with ``instances_id``), ``semantic`` (H, W) int64, ``vos`` (H, W) int32; all at the
         frame's ``ori_shape``."""
-        fused = self.fusion_head.predict(self.mask_cls[None], mask_logits[None],
-                                         [frame_sample], rescale=True)[0]
+        fused = self.postprocessor.predict(self.mask_cls[None], mask_logits[None],
+                                           [frame_sample], self.num_things, rescale=True)[0]
         meta = frame_sample.metainfo
         outputs = {}
-        if 'pan_results' in fused:
+        if 'panoptic' in fused:
             outputs['panoptic'] = self._stable_instance_ids(
-                fused['pan_results'].sem_seg[0], mask_logits, meta)
-        if 'ins_results' in fused:
-            outputs['instances'] = self._track_instances(fused['ins_results'])
-        if 'sem_results' in fused:
-            outputs['semantic'] = fused['sem_results'].sem_seg[0]
+                fused['panoptic'].sem_seg[0], mask_logits, meta)
+        if 'instances' in fused:
+            outputs['instances'] = self._track_instances(fused['instances'])
+        if 'semantic' in fused:
+            outputs['semantic'] = fused['semantic'].sem_seg[0]
         if self.vos_on:
             outputs['vos'] = self._vos_frame(mask_logits, frame_sample)
         self.num_frames_seen += 1
         return outputs
 
     def _stable_instance_ids(self, panoptic: Tensor, mask_logits: Tensor, meta: dict) -> Tensor:
-        """Replace the fusion head's per-frame thing ids by the video-level ones.
+        """Replace the per-frame thing ids by the video-level ones.
 
         A thing pixel belongs to the kept query maximising score * sigmoid(mask), exactly the
-        fusion head's pixel assignment, so re-deriving that owner identifies the query.
+        panoptic rule's pixel assignment, so re-deriving that owner identifies the query.
         """
         is_thing_pixel = panoptic >= INSTANCE_OFFSET
         if not bool(is_thing_pixel.any()):

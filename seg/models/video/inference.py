@@ -3,7 +3,7 @@
 A video is cut into tubes (``video_split``); each tube is one clip forward of the model (tube
 queries, frames folded into the batch). Consecutive tubes are linked by Hungarian matching of
 the last decoder layer's query features; class and objectness logits are averaged over the
-tubes (reference section 1.10). Then every frame is post-processed with the video-level
+tubes (upstream ``Mask2formerVideoMinVIS`` in ``seg/models/detectors/mask2former_vid_minvis.py``). Then every frame is post-processed with the video-level
 logits (``VideoFramePostprocessor``).
 
 Memory: frames are read per tube from a ``FrameSource`` and backbone features are computed per
@@ -91,30 +91,37 @@ class _LinkedTubes:
 
 
 class VideoInference:
-    """Runs a model (``extract_feat``, ``panoptic_head``, ``panoptic_fusion_head``) on videos.
+    """Runs the network on videos, tube by tube.
 
     Args:
-        model: an ``OMGSegmentor``.
+        extract_feat: frames (t, 3, H, W) -> backbone maps (the segmentor's ``extract_feat``).
+        decoder: the ``OMGHead``; its text classifier gives the class space.
+        postprocessor: ``QueryPostprocessor`` whose ``cfg`` switches the outputs.
         cfg: ``VideoInferenceConfig`` or its dict.
     """
 
-    def __init__(self, model, cfg: Union[VideoInferenceConfig, dict, None] = None) -> None:
-        self.model = model
+    def __init__(self, extract_feat: Callable[[Tensor], List[Tensor]], decoder,
+                 postprocessor, cfg: Union[VideoInferenceConfig, dict, None] = None) -> None:
+        self.extract_feat = extract_feat
+        self.decoder = decoder
+        self.postprocessor = postprocessor
         self.cfg = cfg if isinstance(cfg, VideoInferenceConfig) else \
             VideoInferenceConfig.build(cfg)
 
     @torch.no_grad()
     def _tube_forward(self, frames: FrameSource, start: int, stop: int
                       ) -> Tuple[Tensor, Tensor, Tensor]:
-        """Last-layer (Q, K+2) logits, (Q, t, h, w) stride-4 mask logits, (Q, C) embeddings."""
+        """Last-layer (Q, K+1) class logits with the objectness logit appended as column K+2
+        (so both are linked and averaged together), (Q, t, h, w) stride-4 mask logits and
+        (Q, C) embeddings."""
         clip = frames[start:stop] if isinstance(frames, Tensor) else frames(start, stop)
         if clip.dim() != 4 or clip.shape[0] != stop - start:
             raise ValueError(f'frames {start}:{stop} must be a ({stop - start}, 3, H, W) '
                              f'tensor, got {tuple(clip.shape)}')
-        feats = self.model.extract_feat(clip)
-        cls_preds, mask_preds, query_feat = self.model.panoptic_head(
-            feats, num_frames=stop - start)
-        return cls_preds[-1][0], mask_preds[-1][0], query_feat[0]
+        output = self.decoder(self.extract_feat(clip), num_frames=stop - start)
+        last = output.last
+        logits = torch.cat([last.class_logits[0], last.objectness[0]], dim=-1)
+        return logits, last.mask_logits[0], output.query_feat[0]
 
     @torch.no_grad()
     def run(self, frames: FrameSource, frame_samples: Sequence,
@@ -146,11 +153,10 @@ class VideoInference:
                 cached_masks.append(masks[permutation][:, self._first_new_frame(index):])
             del masks
         cls_mean = linked.mean()
-        num_classes = self.model.panoptic_fusion_head.num_classes
+        class_logits, objectness = cls_mean[:, :-1], cls_mean[:, -1:]
         post = VideoFramePostprocessor(
-            self.model.panoptic_fusion_head, cls_mean[:, :num_classes + 1],
-            cls_mean[:, num_classes + 1:], vos_on=self.cfg.vos_on,
-            num_proposals=self.cfg.num_proposals)
+            self.postprocessor, self.decoder.text_classifier.num_things, class_logits,
+            objectness, vos_on=self.cfg.vos_on, num_proposals=self.cfg.num_proposals)
         for index, (start, stop) in enumerate(tubes):
             first = self._first_new_frame(index)
             if cache:
@@ -165,8 +171,8 @@ class VideoInference:
                                        mode='bilinear', align_corners=False)[0]
                 on_frame(t, post.frame(logits, frame_samples[t]))
             del masks
-        return dict(mask_cls=cls_mean[:, :num_classes + 1],
-                    objectness=cls_mean[:, num_classes + 1:], tracks=post.track_summary())
+        return dict(mask_cls=class_logits, objectness=objectness,
+                    tracks=post.track_summary())
 
     def _first_new_frame(self, tube_index: int) -> int:
         return 0 if tube_index == 0 else self.cfg.overlap

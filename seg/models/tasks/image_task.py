@@ -1,0 +1,84 @@
+"""Images with the learned semantic queries: panoptic, instance and semantic segmentation."""
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from seg.models.heads import DecoderOutput, panoptic_targets
+from .features import ImageFeatures
+
+# (stage-4 backbone map, class logits, mask logits at the input size, num_frames) -> logits
+OpenVocabFusion = Callable[[Tensor, Tensor, Tensor, int], Tensor]
+
+
+def batch_input_shape(data_samples: Sequence, features: ImageFeatures):
+    """The padded batch size the masks are upsampled to (the data preprocessor's)."""
+    return tuple(data_samples[0].metainfo.get('batch_input_shape', features.input_shape))
+
+
+class ImageTask:
+    """Loss and prediction of image batches (``SegDataSample`` without prompts).
+
+    Args:
+        encode: inputs (B, 3, H, W) -> :class:`ImageFeatures` (backbone + pixel decoder).
+        decoder: the ``OMGHead``; its text classifier holds the class space (K, things).
+        criterion: ``SetCriterion`` (Hungarian matching + losses).
+        postprocessor: ``QueryPostprocessor``.
+        open_vocab: CLIP fusion of the class logits, or None.
+    """
+
+    def __init__(self, encode: Callable[[Tensor], ImageFeatures], decoder, criterion,
+                 postprocessor, open_vocab: Optional[OpenVocabFusion] = None) -> None:
+        self.encode = encode
+        self.decoder = decoder
+        self.criterion = criterion
+        self.postprocessor = postprocessor
+        self.open_vocab = open_vocab
+
+    def decode(self, features: ImageFeatures) -> DecoderOutput:
+        return self.decoder(features.backbone, pixel_features=features.pixel)
+
+    def tensor(self, inputs: Tensor, data_samples=None) -> DecoderOutput:
+        return self.decode(self.encode(inputs))
+
+    def loss(self, inputs: Tensor, data_samples: Sequence) -> Dict[str, Tensor]:
+        classifier = self.decoder.text_classifier
+        targets = []
+        for sample in data_samples:
+            if 'gt_instances' not in sample:
+                raise KeyError(f'training sample {sample.metainfo.get("img_path")} has no '
+                               'gt_instances: the pipeline must load annotations')
+            sem_seg = sample.gt_sem_seg.sem_seg if 'gt_sem_seg' in sample else None
+            labels, masks = panoptic_targets(
+                sample.gt_instances.labels, sample.gt_instances.masks, sem_seg,
+                classifier.num_things, classifier.num_stuff)
+            targets.append(dict(labels=labels.to(inputs.device), masks=masks.to(inputs.device)))
+        output = self.decode(self.encode(inputs))
+        return self.criterion(output.predictions, targets)
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples: Sequence, rescale: bool = True) -> List:
+        return self.predict_features(self.encode(inputs), data_samples, rescale=rescale)
+
+    @torch.no_grad()
+    def predict_features(self, features: ImageFeatures, data_samples: Sequence,
+                         rescale: bool = True) -> List:
+        """Fill ``pred_panoptic_seg`` / ``pred_instances`` / ``pred_sem_seg`` (as the
+        post-processor's switches say) of every sample from precomputed features."""
+        prediction = self.decode(features).last.upsampled(
+            batch_input_shape(data_samples, features))
+        class_logits = prediction.class_logits
+        if self.open_vocab is not None:
+            class_logits = self.open_vocab(features.backbone[-1], class_logits,
+                                           prediction.mask_logits, 0)
+        results = self.postprocessor.predict(class_logits, prediction.mask_logits, data_samples,
+                                             self.decoder.text_classifier.num_things,
+                                             rescale=rescale)
+        for sample, result in zip(data_samples, results):
+            if 'panoptic' in result:
+                sample.pred_panoptic_seg = result['panoptic']
+            if 'instances' in result:
+                sample.pred_instances = result['instances']
+            if 'semantic' in result:
+                sample.pred_sem_seg = result['semantic']
+        return list(data_samples)

@@ -1,0 +1,169 @@
+"""Location-prompt (point / box) batches: one query per prompt, one mask per query.
+
+A batch is a prompt batch when its samples carry ``prompts`` (``InstanceData`` with ``boxes``
+(N, 4) pixel boxes of the network input and ``is_point`` (N,)); see :func:`batch_kind`.
+
+* Training: prompt i is supervised by ``gt_instances.masks[i]`` (BCE + Dice, no matching, no
+  class loss).
+* Prediction: ``pred_prompts`` = ``InstanceData`` with, per prompt, ``masks`` (bool, original
+  image size with ``rescale``), ``labels`` (best class of the current vocabulary, background
+  excluded) and ``scores`` (its probability in the softmax over the K classes + no-object,
+  after the open-vocabulary fusion when enabled).
+
+The multi-click evaluation protocol is not here: it lives with the metrics
+(``seg.evaluation.click_protocol``) and calls the model's ``predict_prompts``.
+"""
+from dataclasses import dataclass, fields
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from seg.models.heads import DecoderOutput
+from seg.models.postprocess.mask_ops import restore_mask_logits
+from .features import ImageFeatures
+from .image_task import OpenVocabFusion, batch_input_shape
+
+
+@dataclass(frozen=True)
+class PromptTestConfig:
+    """The model's ``interactive_test_cfg``. ``with_panoptic``: prompt batches also run the
+    semantic queries, so one test pass gives panoptic results and prompt masks."""
+    with_panoptic: bool = False
+
+    @classmethod
+    def build(cls, cfg: Union['PromptTestConfig', Mapping, None]) -> 'PromptTestConfig':
+        if isinstance(cfg, cls):
+            return cfg
+        cfg = dict(cfg or {})
+        moved = sorted(set(cfg) & {'max_clicks', 'stop_iou'})
+        if moved:
+            raise KeyError(f'interactive_test_cfg.{moved[0]} moved to the click protocol of '
+                           'the evaluation: set it on InteractiveMetric (e.g. '
+                           'dict(type=InteractiveMetric, max_clicks=20, stop_iou=0.9))')
+        known = [field.name for field in fields(cls)]
+        unknown = sorted(set(cfg) - set(known))
+        if unknown:
+            raise KeyError(f'unknown interactive_test_cfg keys {unknown}; allowed {known}')
+        return cls(**cfg)
+
+
+def stack_sample_prompts(data_samples: Sequence, pad: bool = False
+                         ) -> Tuple[Tensor, Tensor, List[Tuple[int, int]], List[int]]:
+    """Boxes (B, N, 4), is_point (B, N), img_shapes and prompt counts of a prompt batch.
+
+    Every sample must carry ``prompts`` (``InstanceData`` with ``boxes`` and ``is_point``), at
+    least one. The decoder stacks them, so the counts must be equal unless ``pad``: then
+    shorter samples repeat their last prompt up to the largest count (prompts are decoded
+    independently, so padding changes no other prompt's output; drop the padded rows).
+    """
+    boxes, is_point, img_shapes = [], [], []
+    for index, sample in enumerate(data_samples):
+        if 'prompts' not in sample:
+            raise KeyError(f'sample {index} ({sample.metainfo.get("img_path")}) has no prompts')
+        prompts = sample.prompts
+        for key in ('boxes', 'is_point'):
+            if key not in prompts:
+                raise KeyError(f'sample {index}: prompts lack {key!r} (have {prompts.keys()})')
+        if prompts.boxes.dim() != 2 or prompts.boxes.shape[-1] != 4 or len(prompts) == 0:
+            raise ValueError(f'sample {index}: prompts.boxes must be (N >= 1, 4), got '
+                             f'{tuple(prompts.boxes.shape)}')
+        if 'img_shape' not in sample.metainfo:
+            raise KeyError(f'sample {index}: metainfo lacks img_shape (prompts are '
+                           'normalised by it)')
+        boxes.append(prompts.boxes.float())
+        is_point.append(prompts.is_point.bool())
+        img_shapes.append(tuple(int(v) for v in sample.metainfo['img_shape'][:2]))
+    counts = [len(b) for b in boxes]
+    if len(set(counts)) != 1:
+        if not pad:
+            raise ValueError(f'every sample of a prompt batch needs the same number of '
+                             f'prompts, got {counts}')
+        longest = max(counts)
+        boxes = [torch.cat([b, b[-1:].expand(longest - len(b), -1)]) for b in boxes]
+        is_point = [torch.cat([f, f[-1:].expand(longest - len(f))]) for f in is_point]
+    return torch.stack(boxes), torch.stack(is_point), img_shapes, counts
+
+
+def label_prompt_masks(class_logits: Tensor) -> Tuple[Tensor, Tensor]:
+    """(N, K+1) logits -> best real class and its probability (softmax over K+1)."""
+    probs = class_logits.float().softmax(-1)
+    scores, labels = probs[:, :-1].max(-1)
+    return labels, scores
+
+
+class PromptTask:
+    """Loss and prediction of prompt batches.
+
+    Args:
+        encode: inputs (B, 3, H, W) -> :class:`ImageFeatures`.
+        decoder: the ``OMGHead``.
+        prompt_encoder: ``PromptEncoder`` (prompts -> queries).
+        criterion: ``SetCriterion`` (used in paired mode).
+        open_vocab: CLIP fusion of the class logits, or None.
+    """
+
+    def __init__(self, encode: Callable[[Tensor], ImageFeatures], decoder, prompt_encoder,
+                 criterion, open_vocab: Optional[OpenVocabFusion] = None) -> None:
+        self.encode = encode
+        self.decoder = decoder
+        self.prompt_encoder = prompt_encoder
+        self.criterion = criterion
+        self.open_vocab = open_vocab
+
+    def queries(self, data_samples: Sequence, pad: bool = False
+                ) -> Tuple[Dict[str, Tensor], List[int]]:
+        """The decoder's ``queries`` for the prompts of a batch and the prompt count per
+        sample (``pad``: see :func:`stack_sample_prompts`)."""
+        boxes, is_point, img_shapes, counts = stack_sample_prompts(data_samples, pad=pad)
+        return self.prompt_encoder(boxes, is_point, img_shapes), counts
+
+    def decode(self, features: ImageFeatures, data_samples: Sequence, pad: bool = False
+               ) -> Tuple[DecoderOutput, List[int]]:
+        queries, counts = self.queries(data_samples, pad=pad)
+        output = self.decoder(features.backbone, queries=queries,
+                              pixel_features=features.pixel)
+        return output, counts
+
+    def tensor(self, inputs: Tensor, data_samples: Sequence) -> DecoderOutput:
+        return self.decode(self.encode(inputs), data_samples)[0]
+
+    def loss(self, inputs: Tensor, data_samples: Sequence) -> Dict[str, Tensor]:
+        """Prompt i against ``gt_instances.masks[i]``."""
+        targets = []
+        for index, sample in enumerate(data_samples):
+            if 'gt_instances' not in sample or 'masks' not in sample.gt_instances:
+                raise KeyError(f'prompt sample {index} ({sample.metainfo.get("img_path")}) has '
+                               'no gt_instances.masks to supervise its prompts')
+            gt = sample.gt_instances
+            if len(gt) != len(sample.prompts):
+                raise ValueError(f'prompt sample {index}: {len(sample.prompts)} prompts but '
+                                 f'{len(gt)} GT masks (prompt i needs mask i)')
+            targets.append(dict(labels=gt.labels.to(inputs.device),
+                                masks=gt.masks.to(inputs.device)))
+        output, _ = self.decode(self.encode(inputs), data_samples)
+        return self.criterion(output.predictions, targets, paired=True)
+
+    @torch.no_grad()
+    def predict(self, inputs: Tensor, data_samples: Sequence, rescale: bool = True) -> List:
+        return self.predict_features(self.encode(inputs), data_samples, rescale=rescale)
+
+    @torch.no_grad()
+    def predict_features(self, features: ImageFeatures, data_samples: Sequence,
+                         rescale: bool = True) -> List:
+        """Fill ``pred_prompts`` of every sample (see the module doc) from precomputed
+        features; samples may hold different numbers of prompts."""
+        output, counts = self.decode(features, data_samples, pad=True)
+        prediction = output.last.upsampled(batch_input_shape(data_samples, features))
+        class_logits = prediction.class_logits
+        if self.open_vocab is not None:
+            class_logits = self.open_vocab(features.backbone[-1], class_logits,
+                                           prediction.mask_logits, 0)
+        for index, (sample, count) in enumerate(zip(data_samples, counts)):
+            meta = sample.metainfo
+            masks = restore_mask_logits(prediction.mask_logits[index, :count], meta['img_shape'],
+                                        meta['ori_shape'] if rescale else None) > 0
+            labels, scores = label_prompt_masks(class_logits[index, :count])
+            sample.pred_prompts = InstanceData(masks=masks, labels=labels, scores=scores)
+        return list(data_samples)
