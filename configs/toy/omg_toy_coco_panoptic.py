@@ -8,7 +8,9 @@ from mmengine.optim import LinearLR, MultiStepLR, OptimWrapper
 from mmengine.runner import IterBasedTrainLoop, LogProcessor
 from torch.optim import AdamW
 
-from seg.datasets.transforms import RandomCrop, RandomResize, Resize
+from seg.datasets.transforms import (FilterAnnotations, LoadImageFromFile,
+                                     LoadPanopticAnnotations, PackSegInputs, RandomCrop,
+                                     RandomFlip, RandomResize, Resize)
 
 with read_base():
     from .._base_.datasets.coco_panoptic_lsj import *  # noqa: F401,F403
@@ -51,11 +53,23 @@ del _head
 model.train_cfg.update(num_points=1024)
 model.test_cfg.update(max_per_image=50)
 
-train_pipeline[3] = dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25),
-                         keep_ratio=True)
-train_pipeline[4] = dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute',
-                         allow_negative_crop=True)
-test_pipeline[1] = dict(type=Resize, scale=(160, 160), keep_ratio=True)
+# COCO's pipelines (coco_panoptic_lsj.py) at the toy's sizes: 128x128 crops after a 0.8-1.25
+# resize, test images resized to fit 160x160.
+train_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=RandomFlip, prob=0.5),
+    dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=True),
+    dict(type=FilterAnnotations, min_gt_mask_area=1, by_mask=True),
+    dict(type=PackSegInputs),
+]
+test_pipeline = [
+    dict(type=LoadImageFromFile),
+    dict(type=Resize, scale=(160, 160), keep_ratio=True),
+    dict(type=LoadPanopticAnnotations),
+    dict(type=PackSegInputs),
+]
 
 train_dataloader.update(batch_size=8, num_workers=1, persistent_workers=False)
 train_dataloader.dataset.update(data_root=data_root, pipeline=train_pipeline,

@@ -5,7 +5,7 @@
 # Training batches hold one image (batch_size=1, as the reference's one image per GPU): every
 # batch is then either a panoptic or a prompt batch; the model refuses batches mixing both.
 from mmengine.config import read_base
-from mmengine.dataset import ConcatDataset, DefaultSampler, pseudo_collate
+from mmengine.dataset import ConcatDataset
 from mmengine.hooks import CheckpointHook, LoggerHook
 from mmengine.optim import LinearLR, MultiStepLR
 from mmengine.runner import IterBasedTrainLoop
@@ -14,11 +14,13 @@ from seg.datasets import CocoPanopticDataset, CocoPanopticInteractiveDataset
 from seg.datasets.transforms import (AddStuffInstances, FilterAnnotations, GenerateEvalClicks,
                                      GeneratePrompts, LoadImageFromFile,
                                      LoadPanopticAnnotations, PackInteractiveInputs,
-                                     PackSegInputs, RandomCrop, RandomFlip, RandomResize, Resize)
+                                     RandomCrop, RandomFlip, RandomResize, Resize)
 from seg.evaluation.metrics import CocoPanopticMetric, InteractiveMetric
 from seg.models.heads import PromptEncoder
 
 with read_base():
+    from .._base_.datasets._loaders import (coco_train_files, coco_val_files, test_loader,
+                                            train_loader)
     from .omg_toy_coco_panoptic import *  # noqa: F401,F403
 
 # Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
@@ -31,15 +33,7 @@ click_test_cfg = dict(with_panoptic=True)
 click_protocol = dict(max_clicks=20, stop_iou=0.9)
 model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
 
-panoptic_train_pipeline = [
-    dict(type=LoadImageFromFile),
-    dict(type=LoadPanopticAnnotations),
-    dict(type=RandomFlip, prob=0.5),
-    dict(type=RandomResize, scale=crop_size, ratio_range=(0.8, 1.25), keep_ratio=True),
-    dict(type=RandomCrop, crop_size=crop_size, crop_type='absolute', allow_negative_crop=True),
-    dict(type=FilterAnnotations, min_gt_mask_area=1, by_mask=True),
-    dict(type=PackSegInputs),
-]
+panoptic_train_pipeline = train_pipeline  # the panoptic toy's (omg_toy_coco_panoptic.py)
 interactive_train_pipeline = [
     dict(type=LoadImageFromFile),
     dict(type=LoadPanopticAnnotations),
@@ -62,15 +56,10 @@ interactive_test_pipeline = [
     dict(type=PackInteractiveInputs),
 ]
 
-_split = dict(data_root=data_root, ann_file='annotations/panoptic_train2017.json',
-              data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+_split = dict(data_root=data_root, **coco_train_files,
               filter_cfg=dict(filter_empty_gt=True, min_size=16))
 train_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=False,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
+    train_loader, batch_size=1, num_workers=1, persistent_workers=False,
     dataset=dict(
         type=ConcatDataset,
         ignore_keys=['dataset_name'],
@@ -80,17 +69,9 @@ train_dataloader = dict(
                  **_split),
         ]))
 test_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticInteractiveDataset, data_root=data_root,
-        ann_file='annotations/panoptic_val2017.json',
-        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-        test_mode=True, pipeline=interactive_test_pipeline))
+    test_loader, batch_size=4, num_workers=1, persistent_workers=False,
+    dataset=dict(type=CocoPanopticInteractiveDataset, data_root=data_root, **coco_val_files,
+                 test_mode=True, pipeline=interactive_test_pipeline))
 test_evaluator = [dict(type=CocoPanopticMetric), dict(type=InteractiveMetric, **click_protocol)]
 
 # About 4 minutes on 2 CPU cores (one image per step).
@@ -104,4 +85,4 @@ param_scheduler = [
 default_hooks.update(
     logger=dict(type=LoggerHook, interval=100),
     checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=1000, max_keep_ckpts=1))
-del _split
+del _split, coco_train_files, coco_val_files, test_loader, train_loader

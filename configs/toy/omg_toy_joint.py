@@ -11,7 +11,6 @@
 #   python tools/test.py configs/toy/omg_toy_joint.py --work-dir work_dirs/toy_joint \
 #       --checkpoint $(cat work_dirs/toy_joint/last_checkpoint)
 from mmengine.config import read_base
-from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.hooks import CheckpointHook, LoggerHook
 from mmengine.optim import LinearLR, MultiStepLR
 from mmengine.runner import IterBasedTrainLoop
@@ -26,8 +25,10 @@ from seg.evaluation.metrics import (CocoInstanceMetric, CocoPanopticMetric, Inte
                                     SemSegMetric)
 
 with read_base():
+    from .._base_.datasets._loaders import coco_train_files, train_loader
     from .omg_toy_interactive import (click_prompt_encoder, click_protocol, click_test_cfg,
                                       interactive_test_pipeline, interactive_train_pipeline)
+    from .omg_toy_interactive import test_dataloader as click_test_dataloader
     from .omg_toy_video import *  # noqa: F401,F403
 
 coco_root = data_root  # 'data/toy_coco/'
@@ -51,17 +52,12 @@ coco_clip_pipeline = [
              allow_negative_crop=True)]),
     dict(type=PackVideoInputs),
 ]
-_coco_train = dict(data_root=coco_root, ann_file='annotations/panoptic_train2017.json',
-                   data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+_coco_train = dict(data_root=coco_root, **coco_train_files,
                    filter_cfg=dict(filter_empty_gt=True, min_size=16), dataset_name='toy_coco')
 video_train_dataset = train_dataloader.dataset  # toy VIPSeg-layout videos, 2-frame clips
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    sampler=dict(type=DefaultSampler, shuffle=True),
+    train_loader, batch_size=4, num_workers=1, persistent_workers=False,
     batch_sampler=dict(type=SingleSourceBatchSampler),
-    collate_fn=dict(type=pseudo_collate),
     dataset=dict(
         type=JointDataset,
         datasets=[
@@ -78,19 +74,8 @@ train_dataloader = dict(
 # one pass), then the toy validation videos (the video toy's data and metrics).
 video_test_dataloader = test_dataloader
 video_test_evaluator = test_evaluator
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticInteractiveDataset, data_root=coco_root,
-        ann_file='annotations/panoptic_val2017.json',
-        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-        dataset_name='toy_coco', test_mode=True,
-        pipeline=interactive_test_pipeline))
+test_dataloader = click_test_dataloader  # the interactive toy's (its click pipeline)
+test_dataloader.dataset.update(dataset_name='toy_coco')
 test_evaluator = [dict(type=CocoPanopticMetric), dict(type=CocoInstanceMetric),
                   dict(type=SemSegMetric), dict(type=InteractiveMetric, **click_protocol)]
 test_cfg = dict(type=MultiTaskTestLoop, vocabulary='dataset', extra_tasks=[
@@ -111,4 +96,4 @@ param_scheduler = [
 default_hooks.update(
     logger=dict(type=LoggerHook, interval=50),
     checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=500, max_keep_ckpts=1))
-del _coco_train
+del _coco_train, click_test_dataloader, coco_train_files, train_loader

@@ -10,7 +10,6 @@
 #   python tools/test.py configs/toy/omg_toy_video.py --work-dir work_dirs/toy_video \
 #       --checkpoint $(cat work_dirs/toy_video/last_checkpoint)      # -> metrics.json
 from mmengine.config import read_base
-from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.hooks import CheckpointHook, LoggerHook
 from mmengine.optim import LinearLR, MultiStepLR
 from mmengine.runner import IterBasedTrainLoop
@@ -24,6 +23,7 @@ from seg.evaluation.metrics import (DAVISMetric, VideoSemSegMetric, VIPSegMetric
 from seg.models.video import VideoSegDataPreprocessor
 
 with read_base():
+    from .._base_.datasets._loaders import test_loader, train_loader
     from .omg_toy_coco_panoptic import *  # noqa: F401,F403
 
 video_root = 'data/toy_video/'
@@ -55,24 +55,14 @@ test_pipeline = [
         dict(type=LoadVideoAnnotations)]),
     dict(type=PackVideoInputs),
 ]
+_videos = dict(type=VIPSegDataset, data_root=video_root + 'vipseg/', dataset_name='toy_video')
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(type=VIPSegDataset, data_root=video_root + 'vipseg/', ann_file='train.txt',
-                 dataset_name='toy_video', filter_cfg=dict(min_frames=3),
+    train_loader, batch_size=4, num_workers=1, persistent_workers=False,
+    dataset=dict(_videos, ann_file='train.txt', filter_cfg=dict(min_frames=3),
                  pipeline=train_pipeline))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(type=VIPSegDataset, data_root=video_root + 'vipseg/', ann_file='val.txt',
-                 dataset_name='toy_video', test_mode=True, pipeline=test_pipeline))
+    test_loader, batch_size=1, num_workers=1, persistent_workers=False,
+    dataset=dict(_videos, ann_file='val.txt', test_mode=True, pipeline=test_pipeline))
 test_evaluator = [
     dict(type=YouTubeVISMetric, ann_file=video_root + 'ytvis/valid.json'),
     dict(type=VIPSegMetric, windows=(1, 2, 3, 4), metrics=('VPQ', 'STQ')),
@@ -94,4 +84,4 @@ param_scheduler = [
 default_hooks.update(
     logger=dict(type=LoggerHook, interval=50),
     checkpoint=dict(type=CheckpointHook, by_epoch=False, interval=500, max_keep_ckpts=1))
-del video_root, frame_size
+del video_root, frame_size, _videos, test_loader, train_loader

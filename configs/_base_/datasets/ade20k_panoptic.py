@@ -1,13 +1,16 @@
 # ADE20K panoptic (reference sections 3.2 and 4). Validation: resize to fit (2560, 640), batch 2,
 # PQ against the COCO-format panoptic json (things first in the class list, whatever its order).
 # Training (the close-set co-training config): 1280x736 crops after a 0.8-2.0 resize, flip.
-from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.config import read_base
 
 from seg.datasets import ADE20KPanopticDataset
 from seg.datasets.transforms import (FilterAnnotations, LoadImageFromFile,
                                      LoadPanopticAnnotations, PackSegInputs, RandomCrop,
                                      RandomFlip, RandomResize, Resize)
 from seg.evaluation.metrics import CocoPanopticMetric
+
+with read_base():
+    from ._loaders import test_loader, train_loader
 
 ade_data_root = 'data/ade/ADEChallengeData2016/'
 
@@ -30,32 +33,15 @@ ade_test_pipeline = [
     dict(type=PackSegInputs),
 ]
 
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=ADE20KPanopticDataset,
-        data_root=ade_data_root,
-        ann_file='ade20k_panoptic_train.json',
-        data_prefix=dict(img='images/training/', seg='ade20k_panoptic_train/'),
-        dataset_name='ade20k_panoptic',
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=ade_train_pipeline))
-test_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=ADE20KPanopticDataset,
-        data_root=ade_data_root,
-        ann_file='ade20k_panoptic_val.json',
-        data_prefix=dict(img='images/validation/', seg='ade20k_panoptic_val/'),
-        test_mode=True,
-        pipeline=ade_test_pipeline))
+_ade = dict(type=ADE20KPanopticDataset, data_root=ade_data_root)
+train_dataloader = dict(train_loader, dataset=dict(
+    _ade, ann_file='ade20k_panoptic_train.json',
+    data_prefix=dict(img='images/training/', seg='ade20k_panoptic_train/'),
+    dataset_name='ade20k_panoptic', filter_cfg=dict(filter_empty_gt=True, min_size=32),
+    pipeline=ade_train_pipeline))
+test_dataloader = dict(test_loader, dataset=dict(
+    _ade, ann_file='ade20k_panoptic_val.json',
+    data_prefix=dict(img='images/validation/', seg='ade20k_panoptic_val/'), test_mode=True,
+    pipeline=ade_test_pipeline))
 test_evaluator = [dict(type=CocoPanopticMetric)]
+del train_loader, test_loader, _ade

@@ -2,13 +2,16 @@
 # tools/dataset_converters/cityscapes_to_panoptic.py writes from gtFine (trainIds: 8 things,
 # 11 stuff; the reference's eval config had them swapped). Training: 1280x736 crops after a
 # 0.8-1.5 resize, flip; test: resize to fit (2048, 1024), batch 2, PQ.
-from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.config import read_base
 
 from seg.datasets import CityscapesPanopticDataset
 from seg.datasets.transforms import (FilterAnnotations, LoadImageFromFile,
                                      LoadPanopticAnnotations, PackSegInputs, RandomCrop,
                                      RandomFlip, RandomResize, Resize)
 from seg.evaluation.metrics import CityscapesPanopticMetric
+
+with read_base():
+    from ._loaders import test_loader, train_loader
 
 data_root = 'data/cityscapes/'
 image_size = (1280, 736)  # (w, h)
@@ -35,34 +38,17 @@ test_pipeline = [
     dict(type=PackSegInputs),
 ]
 
-
-_train_files = dict(
-    ann_file='annotations/cityscapes_panoptic_train_trainId.json',
+_cityscapes = dict(type=CityscapesPanopticDataset, data_root=data_root, dataset_name='cityscapes')
+train_dataloader = dict(train_loader, dataset=dict(
+    _cityscapes, ann_file='annotations/cityscapes_panoptic_train_trainId.json',
     data_prefix=dict(img='leftImg8bit/train/',
-                     seg='annotations/cityscapes_panoptic_train_trainId/'))
-_val_files = dict(
-    ann_file='annotations/cityscapes_panoptic_val_trainId.json',
-    data_prefix=dict(img='leftImg8bit/val/', seg='annotations/cityscapes_panoptic_val_trainId/'))
-
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(type=CityscapesPanopticDataset, data_root=data_root, **_train_files,
-                 dataset_name='cityscapes', filter_cfg=dict(filter_empty_gt=True, min_size=32),
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(type=CityscapesPanopticDataset, data_root=data_root, **_val_files,
-                 dataset_name='cityscapes', test_mode=True, pipeline=test_pipeline))
+                     seg='annotations/cityscapes_panoptic_train_trainId/'),
+    filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline))
+val_dataloader = dict(test_loader, dataset=dict(
+    _cityscapes, ann_file='annotations/cityscapes_panoptic_val_trainId.json',
+    data_prefix=dict(img='leftImg8bit/val/', seg='annotations/cityscapes_panoptic_val_trainId/'),
+    test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type=CityscapesPanopticMetric)]
 test_evaluator = val_evaluator
-del _train_files, _val_files
+del train_loader, test_loader, _cityscapes

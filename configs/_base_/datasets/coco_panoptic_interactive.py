@@ -4,7 +4,7 @@
 # a click: a 6x6 box). Test: resize to fit (1333, 800), every segment prompted by the interior
 # point farthest from its boundary, batch 1; mean IoU of the one-click masks (the reference's
 # protocol; model.interactive_test_cfg.max_clicks > 1 adds the NoC / mIoU@k click curve).
-from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.config import read_base
 
 from seg.datasets import CocoPanopticInteractiveDataset
 from seg.datasets.transforms import (AddStuffInstances, FilterAnnotations, GenerateEvalClicks,
@@ -12,6 +12,9 @@ from seg.datasets.transforms import (AddStuffInstances, FilterAnnotations, Gener
                                      LoadPanopticAnnotations, PackInteractiveInputs,
                                      RandomCrop, RandomFlip, RandomResize, Resize)
 from seg.evaluation.metrics import InteractiveMetric
+
+with read_base():
+    from ._loaders import coco_train_files, coco_val_files, test_loader, train_loader
 
 data_root = 'data/coco/'
 image_size = (1280, 736)  # (w, h)
@@ -37,33 +40,13 @@ test_pipeline = [
     dict(type=PackInteractiveInputs),
 ]
 
-train_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticInteractiveDataset,
-        data_root=data_root,
-        ann_file='annotations/panoptic_train2017.json',
-        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticInteractiveDataset,
-        data_root=data_root,
-        ann_file='annotations/panoptic_val2017.json',
-        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-        test_mode=True,
-        pipeline=test_pipeline))
+_coco = dict(type=CocoPanopticInteractiveDataset, data_root=data_root)
+train_dataloader = dict(train_loader, batch_size=1, dataset=dict(
+    _coco, **coco_train_files, filter_cfg=dict(filter_empty_gt=True, min_size=32),
+    pipeline=train_pipeline))
+val_dataloader = dict(test_loader, batch_size=1, dataset=dict(
+    _coco, **coco_val_files, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type=InteractiveMetric)]
 test_evaluator = val_evaluator
+del train_loader, test_loader, coco_train_files, coco_val_files, _coco

@@ -1,12 +1,15 @@
 # COCO panoptic (reference sections 2.7 and 3.2): large-scale-jitter training at 1024x1024,
 # test at (1333, 800); PQ, mask AP and mIoU.
-from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.config import read_base
 
 from seg.datasets import CocoPanopticDataset
 from seg.datasets.transforms import (FilterAnnotations, LoadImageFromFile,
                                      LoadPanopticAnnotations, PackSegInputs, RandomCrop,
                                      RandomFlip, RandomResize, Resize)
 from seg.evaluation.metrics import CocoInstanceMetric, CocoPanopticMetric, SemSegMetric
+
+with read_base():
+    from ._loaders import coco_train_files, coco_val_files, test_loader, train_loader
 
 data_root = 'data/coco/'
 image_size = (1024, 1024)
@@ -31,33 +34,12 @@ test_pipeline = [
     dict(type=PackSegInputs),
 ]
 
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticDataset,
-        data_root=data_root,
-        ann_file='annotations/panoptic_train2017.json',
-        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticDataset,
-        data_root=data_root,
-        ann_file='annotations/panoptic_val2017.json',
-        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-        test_mode=True,
-        pipeline=test_pipeline))
+_coco = dict(type=CocoPanopticDataset, data_root=data_root)
+train_dataloader = dict(train_loader, dataset=dict(
+    _coco, **coco_train_files, filter_cfg=dict(filter_empty_gt=True, min_size=32),
+    pipeline=train_pipeline))
+val_dataloader = dict(test_loader, dataset=dict(
+    _coco, **coco_val_files, test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = [
@@ -66,3 +48,4 @@ val_evaluator = [
     dict(type=SemSegMetric),
 ]
 test_evaluator = val_evaluator
+del train_loader, test_loader, coco_train_files, coco_val_files, _coco

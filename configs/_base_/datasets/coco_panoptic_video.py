@@ -2,12 +2,15 @@
 # image becomes a 2-frame clip; flip and resize (1280x736, ratio 0.8-2.0) are shared by the two
 # frames, the 1280x736 crops are drawn independently, so the clip shows a small "motion".
 # Training only (test with the image configs).
-from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.config import read_base
 
 from seg.datasets import CocoPanopticDataset
 from seg.datasets.transforms import (ClipTransform, ImageToClip, LoadImageFromFile,
                                      LoadPanopticAnnotations, PackVideoInputs, RandomCrop,
                                      RandomFlip, RandomResize)
+
+with read_base():
+    from ._loaders import coco_train_files, train_loader
 
 data_root = 'data/coco/'
 image_size = (1280, 736)  # (w, h)
@@ -24,16 +27,7 @@ train_pipeline = [
              allow_negative_crop=True)]),
     dict(type=PackVideoInputs),
 ]
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=CocoPanopticDataset,
-        data_root=data_root,
-        ann_file='annotations/panoptic_train2017.json',
-        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline))
+train_dataloader = dict(train_loader, dataset=dict(
+    type=CocoPanopticDataset, data_root=data_root, **coco_train_files,
+    filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline))
+del train_loader, coco_train_files

@@ -3,7 +3,6 @@
 # annotations) and J&F is computed online. The training split (full resolution, 2-frame clips,
 # resize 0.9-1.1) is unused by the reference.
 from mmengine.config import read_base
-from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import DAVISDataset
 from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
@@ -12,6 +11,7 @@ from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideo
 from seg.evaluation.metrics import DAVISMetric
 
 with read_base():
+    from ._loaders import test_loader, train_loader
     from .video_clip_pipelines import clip_test_pipeline, clip_train_pipeline, image_size
 
 data_root = 'data/DAVIS/'
@@ -29,34 +29,15 @@ train_pipeline = [
 ]
 test_pipeline = clip_test_pipeline  # at 480p: the first frame's masks and the GT
 
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=DAVISDataset,
-        data_root=data_root,
-        ann_file='ImageSets/2017/train.txt',
-        resolution='Full-Resolution',
-        filter_cfg=dict(min_frames=3),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=DAVISDataset,
-        data_root=data_root,
-        ann_file='ImageSets/2017/val.txt',
-        resolution='480p',
-        test_mode=True,
-        pipeline=test_pipeline))
+_davis = dict(type=DAVISDataset, data_root=data_root)
+train_dataloader = dict(train_loader, dataset=dict(
+    _davis, ann_file='ImageSets/2017/train.txt', resolution='Full-Resolution',
+    filter_cfg=dict(min_frames=3), pipeline=train_pipeline))
+val_dataloader = dict(test_loader, batch_size=1, dataset=dict(
+    _davis, ann_file='ImageSets/2017/val.txt', resolution='480p', test_mode=True,
+    pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type=DAVISMetric)
 test_evaluator = val_evaluator
+del train_loader, test_loader, _davis

@@ -3,12 +3,15 @@
 # 1024x1024 (ratio 0.1-2.0), as the reference's non-720p variants. Masks come from a pseudo-mask
 # json (`obj365v2_train.gt.json`, as the reference); with the official box-only json set
 # `boxes_as_masks=True` on the dataset to train on filled boxes (see seg/datasets/objects365.py).
-from mmengine.dataset import DefaultSampler, pseudo_collate
+from mmengine.config import read_base
 
 from seg.datasets import Objects365InstanceDataset
 from seg.datasets.transforms import (FilterAnnotations, LoadImageFromFile,
                                      LoadInstanceAnnotations, PackSegInputs, RandomCrop,
                                      RandomFlip, RandomResize)
+
+with read_base():
+    from ._loaders import train_loader
 
 data_root = 'data/objects365/'
 image_size = (1024, 1024)
@@ -24,17 +27,9 @@ train_pipeline = [
     dict(type=FilterAnnotations, min_gt_mask_area=1, by_mask=True),
     dict(type=PackSegInputs),
 ]
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=Objects365InstanceDataset,
-        data_root=data_root,
-        ann_file='annotations/obj365v2_train.gt.json',
-        data_prefix=dict(img='train/'),
-        dataset_name='objects365',
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline))
+train_dataloader = dict(train_loader, dataset=dict(
+    type=Objects365InstanceDataset, data_root=data_root,
+    ann_file='annotations/obj365v2_train.gt.json', data_prefix=dict(img='train/'),
+    dataset_name='objects365', filter_cfg=dict(filter_empty_gt=True, min_size=32),
+    pipeline=train_pipeline))
+del train_loader

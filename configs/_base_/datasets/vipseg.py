@@ -3,12 +3,12 @@
 # resize (0.8-2.0) / crop / flip; every frame at test. VPQ over the 0/5/10/15-frame windows
 # (1-4 frames) with STQ, the VPQ6 windows (1, 2, 4, 6 frames) and VSS mIoU.
 from mmengine.config import read_base
-from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import VIPSegDataset
 from seg.evaluation.metrics import VideoSemSegMetric, VIPSegMetric
 
 with read_base():
+    from ._loaders import test_loader, train_loader
     from .video_clip_pipelines import clip_test_pipeline, clip_train_pipeline, image_size
 
 data_root = 'data/VIPSeg/'
@@ -41,37 +41,13 @@ vocabulary = dict(name='vipseg', thing_classes=vipseg_thing_classes,
 train_pipeline = clip_train_pipeline
 test_pipeline = clip_test_pipeline  # annotations at the (720p) frame size
 
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=VIPSegDataset,
-        data_root=data_root,
-        ann_file='train.txt',
-        data_prefix=dict(img='imgs/', seg='panomasks/'),
-        frame_height=720,
-        dataset_name='vipseg',
-        filter_cfg=dict(min_frames=3),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=VIPSegDataset,
-        data_root=data_root,
-        ann_file='val.txt',
-        data_prefix=dict(img='imgs/', seg='panomasks/'),
-        frame_height=720,
-        dataset_name='vipseg',
-        test_mode=True,
-        pipeline=test_pipeline))
+_vipseg = dict(type=VIPSegDataset, data_root=data_root,
+               data_prefix=dict(img='imgs/', seg='panomasks/'), frame_height=720,
+               dataset_name='vipseg')
+train_dataloader = dict(train_loader, dataset=dict(
+    _vipseg, ann_file='train.txt', filter_cfg=dict(min_frames=3), pipeline=train_pipeline))
+val_dataloader = dict(test_loader, batch_size=1, dataset=dict(
+    _vipseg, ann_file='val.txt', test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = [
@@ -80,4 +56,4 @@ val_evaluator = [
     dict(type=VideoSemSegMetric),  # VSS mIoU of the per-frame semantic maps
 ]
 test_evaluator = val_evaluator
-del vipseg_thing_classes, vipseg_stuff_classes
+del vipseg_thing_classes, vipseg_stuff_classes, train_loader, test_loader, _vipseg

@@ -3,7 +3,6 @@
 # to (1280, 736). The valid split has no public GT: results json + submission zip for the
 # server. Convert the official json first: tools/dataset_converters/vis_to_coco.py.
 from mmengine.config import read_base
-from mmengine.dataset import DefaultSampler, pseudo_collate
 
 from seg.datasets import YouTubeVISDataset
 from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, PackVideoInputs, Resize,
@@ -11,6 +10,7 @@ from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, PackVideo
 from seg.evaluation.metrics import YouTubeVISMetric
 
 with read_base():
+    from ._loaders import test_loader, train_loader
     from .video_clip_pipelines import clip_test_pipeline, clip_train_pipeline, image_size
 
 data_root = 'data/youtube_vis_2019/'
@@ -32,37 +32,18 @@ test_pipeline = [
     dict(type=PackVideoInputs),
 ]
 
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type=DefaultSampler, shuffle=True),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=YouTubeVISDataset,
-        data_root=data_root,
-        ann_file=f'annotations/youtube_vis_{dataset_version}_train.json',
-        data_prefix=dict(img='train/JPEGImages/'),
-        dataset_name=f'youtube_vis_{dataset_version}',
-        filter_cfg=dict(filter_empty_gt=True, min_frames=3),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type=DefaultSampler, shuffle=False),
-    collate_fn=dict(type=pseudo_collate),
-    dataset=dict(
-        type=YouTubeVISDataset,
-        data_root=data_root,
-        ann_file=f'annotations/youtube_vis_{dataset_version}_valid.json',
-        data_prefix=dict(img='valid/JPEGImages/'),
-        dataset_name=f'youtube_vis_{dataset_version}',
-        test_mode=True,
-        pipeline=test_pipeline))
+_ytvis = dict(type=YouTubeVISDataset, data_root=data_root,
+              dataset_name=f'youtube_vis_{dataset_version}')
+train_dataloader = dict(train_loader, dataset=dict(
+    _ytvis, ann_file=f'annotations/youtube_vis_{dataset_version}_train.json',
+    data_prefix=dict(img='train/JPEGImages/'), filter_cfg=dict(filter_empty_gt=True, min_frames=3),
+    pipeline=train_pipeline))
+val_dataloader = dict(test_loader, batch_size=1, dataset=dict(
+    _ytvis, ann_file=f'annotations/youtube_vis_{dataset_version}_valid.json',
+    data_prefix=dict(img='valid/JPEGImages/'), test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type=YouTubeVISMetric, format_only=True,
                      outfile_prefix=f'work_dirs/youtube_vis_{dataset_version}_results')
 test_evaluator = val_evaluator
+del train_loader, test_loader, _ytvis
