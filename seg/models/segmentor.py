@@ -102,15 +102,15 @@ class OMGSegmentor(BaseModel):
         self.interactive_test_cfg = PromptTestConfig.build(interactive_test_cfg)
         self.open_vocab = OpenVocabFusion.from_config(open_vocab)
 
-        fuse = self.fuse_open_vocab if self.open_vocab is not None else None
         self.tasks = dict(
             image=ImageTask(self.image_features, self.panoptic_head, self.criterion,
-                            self.postprocessor, fuse),
+                            self.postprocessor, self.fuse_open_vocab),
             clip=ClipTask(self.extract_feat, self.panoptic_head, self.criterion,
                           self.postprocessor, lambda: self.video_cfg))
         if self.prompt_encoder is not None:
             self.tasks['prompt'] = PromptTask(self.image_features, self.panoptic_head,
-                                              self.prompt_encoder, self.criterion, fuse)
+                                              self.prompt_encoder, self.criterion,
+                                              self.fuse_open_vocab)
 
     # ------------------------------------------------------------------ vocabulary
     @property
@@ -180,7 +180,10 @@ class OMGSegmentor(BaseModel):
 
     def fuse_open_vocab(self, stage4: Tensor, class_logits: Tensor, mask_logits: Tensor,
                         num_frames: int = 0) -> Tensor:
-        """``class_logits`` fused with CLIP's classification of the masks (``open_vocab``)."""
+        """``class_logits`` fused with CLIP's classification of the masks when ``open_vocab``
+        is set (it may be switched at any time), else unchanged."""
+        if self.open_vocab is None:
+            return class_logits
         return self.open_vocab(self.backbone, self.panoptic_head.text_classifier,
                                self._require_vocabulary().classes, stage4, class_logits,
                                mask_logits, num_frames=num_frames)

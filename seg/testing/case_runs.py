@@ -14,6 +14,7 @@ The calls, with this code base's names:
 Every key of every ``out_*.pth`` file must be compared or listed as informational; any other
 key fails the run as "not compared".
 """
+import dataclasses
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional
@@ -21,6 +22,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import torch
 from mmengine.structures import InstanceData
 
+from seg.models.heads import DecoderOutput, QueryPredictions
 from seg.models.postprocess.open_vocab import OpenVocabFusion, clip_mask_logits
 from seg.structures import SegDataSample, TrackSegDataSample
 from .case_checks import Check, CheckList, stacked
@@ -131,10 +133,13 @@ class HeadRecorder:
                 handle.remove()
 
 
-def _compare_head_forward(checks: CheckList, prefix: str, out: CaseOutputs, outputs,
-                          recorder: HeadRecorder, batch_size: int, cls_atol: float,
-                          tol: Tolerances) -> None:
-    cls_preds, mask_preds, query_feat = outputs
+def _compare_head_forward(checks: CheckList, prefix: str, out: CaseOutputs,
+                          outputs: DecoderOutput, recorder: HeadRecorder, batch_size: int,
+                          cls_atol: float, tol: Tolerances) -> None:
+    # The reference packs the objectness logit as the last class column.
+    cls_preds = [torch.cat([p.class_logits, p.objectness], dim=-1) for p in outputs.predictions]
+    mask_preds = [p.mask_logits for p in outputs.predictions]
+    query_feat = outputs.query_feat
     values = recorder.values
     heads = recorder.head.num_heads
     for index, reference in enumerate(out['cross_attn_masks']):
@@ -162,12 +167,18 @@ def _compare_head_forward(checks: CheckList, prefix: str, out: CaseOutputs, outp
                          values['positional'][index], reference, tol.features)
 
 
-def _compare_head_predict(checks: CheckList, prefix: str, out: CaseOutputs, predicted: dict,
-                          cls_atol: float) -> None:
-    checks.close(f'{prefix}/predict_mask_cls_results', predicted['mask_cls'],
+def _compare_head_predict(checks: CheckList, prefix: str, out: CaseOutputs,
+                          predicted: QueryPredictions, cls_atol: float) -> None:
+    checks.close(f'{prefix}/predict_mask_cls_results', predicted.class_logits,
                  out['predict_mask_cls_results'], cls_atol)
-    checks.close(f'{prefix}/predict_iou_results', predicted['objectness'],
+    checks.close(f'{prefix}/predict_iou_results', predicted.objectness,
                  out['predict_iou_results'], cls_atol)
+
+
+def _head_predict(head, feats, batch_input_shape, **decoder_args) -> QueryPredictions:
+    """The last prediction with masks at the padded input size (the reference's
+    ``predict``)."""
+    return head(feats, **decoder_args).last.upsampled(batch_input_shape)
 
 
 def _image_samples(inputs: dict) -> List[SegDataSample]:
@@ -286,7 +297,8 @@ class CaseRunner:
             outputs = head(feats)
         _compare_head_forward(self.checks, 'semantic', out, outputs, recorder,
                               feats[0].shape[0], self.tol.cls, self.tol)
-        predicted = head.predict(feats, tuple(self.inputs['image_metas'][0]['batch_input_shape']))
+        predicted = _head_predict(head, feats,
+                                  tuple(self.inputs['image_metas'][0]['batch_input_shape']))
         _compare_head_predict(self.checks, 'semantic', out, predicted, self.tol.cls)
 
     def run_prompts(self, feats: List[torch.Tensor]) -> None:
@@ -302,7 +314,7 @@ class CaseRunner:
         boxes = prompts['point_coords'].float()
         is_point = torch.zeros(boxes.shape[:2], dtype=torch.bool)
         img_shapes = [tuple(meta['img_shape']) for meta in self.inputs['image_metas']]
-        queries = model.prompt_encoder(head, boxes, is_point, img_shapes, training=False)
+        queries = model.prompt_encoder(boxes, is_point, img_shapes)
         for ours, key, exact in (('query_feat', 'prompt_query_feat', False),
                                  ('box_logits', 'prompt_query_bbox_logit', False),
                                  ('position_encoding', 'prompt_query_pos_encoding', False),
@@ -319,7 +331,7 @@ class CaseRunner:
                               self.tol.cls, self.tol)
         batch_input_shape = tuple(self.inputs['image_metas'][0]['batch_input_shape'])
         _compare_head_predict(self.checks, 'prompt', out,
-                              head.predict(feats, batch_input_shape, queries=queries),
+                              _head_predict(head, feats, batch_input_shape, queries=queries),
                               self.tol.cls)
         samples = _image_samples(self.inputs)
         for sample, sample_boxes in zip(samples, boxes):
@@ -351,7 +363,7 @@ class CaseRunner:
                               self.tol.cls_video, self.tol)
         batch_input_shape = tuple(self.inputs['video_metas'][0][0]['batch_input_shape'])
         _compare_head_predict(self.checks, 'video', out,
-                              head.predict(feats, batch_input_shape, num_frames=frames),
+                              _head_predict(head, feats, batch_input_shape, num_frames=frames),
                               self.tol.cls_video)
         self._video_predict(out, '', video)
         if 'extra_iou_thr_low' in out:
@@ -367,8 +379,8 @@ class CaseRunner:
             track_ids: Dict[int, int] = {}
             for frame_index, frame in enumerate(clip):
                 name = f'video/{prefix}track_{{}}[{clip_index}][{frame_index}]'
-                # Our video ids are stable by design (reference trap 10): compare segments up
-                # to the numbering of instance ids.
+                # Our video ids are stable by design (the reference renumbers the survivors of
+                # each frame): compare segments up to the numbering of instance ids.
                 self.checks.pixels(name.format('panoptic_seg'), frame.pred_panoptic_seg.sem_seg,
                                    maps[clip_index][frame_index], self.tol.pixels,
                                    up_to_instance_ids=True)
@@ -377,21 +389,14 @@ class CaseRunner:
                                       instances[clip_index][frame_index], self.tol.scores,
                                       self.tol.pixels, reference_ids=track_ids)
 
-    @contextmanager
-    def _iou_thr(self, value: float) -> Iterator[None]:
-        test_cfg = self.model.panoptic_fusion_head.test_cfg
-        saved = test_cfg['iou_thr']
-        test_cfg['iou_thr'] = float(value)
-        try:
-            yield
-        finally:
-            test_cfg['iou_thr'] = saved
+    def _iou_thr(self, value: float):
+        return self.model.inference_settings(test_cfg=dict(iou_thr=float(value)))
 
     def run_postprocessing(self) -> None:
         out = self.output('out_postproc.pth')
         if out is None:
             return
-        test_cfg = self.model.panoptic_fusion_head.test_cfg
+        test_cfg = dataclasses.asdict(self.model.postprocessor.cfg)
         differing = sum(test_cfg.get(key) != value for key, value in out['test_cfg'].items())
         self.checks.add(Check('postproc/test_cfg', 'identical', differing, 0, differing == 0))
         samples = self.model.predict(self.inputs['images'], _image_samples(self.inputs))
@@ -421,8 +426,8 @@ class CaseRunner:
         model, head = self.model, self.model.panoptic_head
         classes = model.vocabulary.classes
         batch_input_shape = tuple(self.inputs['image_metas'][0]['batch_input_shape'])
-        predicted = head.predict(feats, batch_input_shape)
-        mask_cls, mask_pred = predicted['mask_cls'], predicted['mask_pred']
+        predicted = _head_predict(head, feats, batch_input_shape)
+        mask_cls, mask_pred = predicted.class_logits, predicted.mask_logits
         self.checks.close('openvoc/input_mask_cls_results', mask_cls,
                           out['input_mask_cls_results'], self.tol.cls)
         clip = clip_mask_logits(model.backbone, head.text_classifier, feats[-1], mask_pred)
@@ -447,14 +452,14 @@ class CaseRunner:
         if video_feats is not None and 'video_open_voc_cls_results' in out:
             frames = self.inputs['video'].shape[1]
             video_shape = tuple(self.inputs['video_metas'][0][0]['batch_input_shape'])
-            video_predicted = head.predict(video_feats, video_shape, num_frames=frames)
+            video_predicted = _head_predict(head, video_feats, video_shape, num_frames=frames)
             self.checks.close('openvoc/video_input_mask_cls_results',
-                              video_predicted['mask_cls'], out['video_input_mask_cls_results'],
+                              video_predicted.class_logits, out['video_input_mask_cls_results'],
                               self.tol.cls_video)
             self.checks.close('openvoc/video_open_voc_cls_results',
                               fusion(model.backbone, head.text_classifier, classes,
-                                     video_feats[-1], video_predicted['mask_cls'],
-                                     video_predicted['mask_pred'], num_frames=frames),
+                                     video_feats[-1], video_predicted.class_logits,
+                                     video_predicted.mask_logits, num_frames=frames),
                               out['video_open_voc_cls_results'], self.tol.open_vocab)
         model.open_vocab = fusion
         try:

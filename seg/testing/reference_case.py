@@ -14,14 +14,14 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import torch
 
 from seg.checkpoint.convert import ConversionReport, convert_state_dict
 from seg.checkpoint.reading import read_checkpoint_weights
 from seg.engine.checkpoint_loading import load_checkpoint_file
-from seg.registry import MODELS
+from seg.models import build_segmentor
 
 CASE_FORMAT = 'omgseg-reference-case/1'
 CASE_FILES = ('case.json', 'state_dict.pth', 'text_classifier.pth', 'inputs.pth')
@@ -159,10 +159,16 @@ def _head_cfg(case: ReferenceCase) -> dict:
                                                 cross_attn_cfg=dict(attention),
                                                 ffn_cfg=dict(ffn, feedforward_channels=int(
                                                     decoder['ffn_channels'])))),
-        logit_scale=case_logit_scale(case),
-        enable_prompt_queries=bool(head.get('enable_box_query', False)),
-        prompt_position_feats=int(
-            head.get('prompt_position_encoding_num_feats_per_coordinate', 128)))
+        logit_scale=case_logit_scale(case))
+
+
+def _prompt_encoder_cfg(case: ReferenceCase) -> Optional[dict]:
+    head = case.model['head']
+    if not head.get('enable_box_query', False):
+        return None
+    return dict(type='PromptEncoder', point_radius=3, point_type_embedding=False,
+                position_feats=int(
+                    head.get('prompt_position_encoding_num_feats_per_coordinate', 128)))
 
 
 def case_model_config(case: ReferenceCase) -> dict:
@@ -185,11 +191,11 @@ def case_model_config(case: ReferenceCase) -> dict:
                         name=f'reference_{case.name}'),
         text_embeddings=dict(file=str(case.root / model['text_classifier']['file'])),
         panoptic_head=_head_cfg(case),
-        panoptic_fusion_head=dict(type='OMGFusionHead'),
+        postprocessor=dict(type='QueryPostprocessor'),
         test_cfg=dict(model['test_cfg']),
         # The reference runs a clip as one tube.
         video_cfg=dict(whole_clip_thr=int(inputs.get('video_T', 1))),
-        prompt_encoder=dict(point_radius=3, point_type_embedding=False))
+        prompt_encoder=_prompt_encoder_cfg(case))
 
 
 def build_case_model(case: ReferenceCase) -> Tuple[torch.nn.Module, ConversionReport]:
@@ -198,7 +204,7 @@ def build_case_model(case: ReferenceCase) -> Tuple[torch.nn.Module, ConversionRe
     Raises ``ValueError`` listing the problems when the reference state dict does not convert,
     ``RuntimeError`` from the ``strict=True`` load.
     """
-    model = MODELS.build(case_model_config(case))
+    model = build_segmentor(case_model_config(case))
     source = read_checkpoint_weights(case.root / 'state_dict.pth').state_dict
     target_shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     converted, report = convert_state_dict(source, target_shapes)
