@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
 from seg.utils.json_files import read_json
+from seg.utils.paths import resolve_data_path
 
 from .dataset_vocabulary import Vocabulary
 from .synonyms import class_synonyms
@@ -25,8 +26,12 @@ PathLike = Union[str, Path]
 
 
 def read_class_names_file(path: PathLike) -> Tuple[List[str], List[str]]:
-    """(thing names, stuff names) of a ``.txt`` or ``.json`` names file."""
-    file = Path(path).expanduser()
+    """(thing names, stuff names) of a ``.txt`` or ``.json`` names file (``ext/...``: the
+    package's class-names files, found from any directory, see ``resolve_data_path``)."""
+    try:
+        file = resolve_data_path(path)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f'class names file not found: {error}') from None
     if not file.is_file():
         raise FileNotFoundError(f'class names file not found: {file}')
     if file.suffix.lower() == '.json':
