@@ -19,7 +19,7 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope='session')
 def toy_data_root(tmp_path_factory) -> Path:
     """A few images of the toy COCO-panoptic dataset, generated once per test session."""
-    from seg.datasets.toy_data import generate_toy_dataset
+    from seg.testing.toy_data import generate_toy_dataset
     root = tmp_path_factory.mktemp('toy_coco')
     generate_toy_dataset(root, num_train=8, num_val=4, seed=0, overwrite=True, log=None)
     return root

@@ -19,7 +19,7 @@ train: iterations per second of forward + backward + optimizer step on one batch
     (CUDA: torch.cuda.max_memory_allocated during the steps; CPU: the process's peak resident
     set from `resource`, which also counts everything loaded before, e.g. the model).
 data: samples per second of the config's train dataset pipeline in this process (no workers).
-eval: PQ evaluator images per second on generated predictions (seg.evaluation.benchmark);
+eval: PQ evaluator images per second on generated predictions (seg.testing.evaluation_benchmark);
     `--pq-baseline` adds a per-segment loop as panopticapi pq_compute_single_core on the same
     files (raises if its PQ differs); unless `--eval-videos 0`, also VPQ / STQ videos and
     frames per second from generated VIPSeg-format files (--eval-videos videos of
@@ -61,12 +61,12 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from seg.evaluation.benchmark import benchmark as pq_benchmark
-from seg.evaluation.benchmark import benchmark_video as video_eval_benchmark
 from seg.models.layers.ms_deform_attn import IMPLEMENTATIONS, sampling_function
 from seg.models.video.inference import VideoInference, VideoInferenceConfig
 from seg.registry import DATASETS, MODELS
 from seg.structures import SegDataSample
+from seg.testing.evaluation_benchmark import benchmark as pq_benchmark
+from seg.testing.evaluation_benchmark import benchmark_video as video_eval_benchmark
 
 STAGES = ('backbone', 'pixel_decoder', 'mask_decoder', 'postprocess', 'total')
 WHAT = ('inference', 'train', 'data', 'eval', 'video', 'msda')

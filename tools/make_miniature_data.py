@@ -6,7 +6,7 @@
 --out plays the role of the repository's data/ folder: it receives coco/, ade/, cityscapes/,
 youtube_vis_2019/, youtube_vis_2021/, VIPSeg/, DAVIS/ and objects365/, each in the real layout
 (DATASET.md) with the real category list, a few tiny images or 3-4-frame videos per split
-(see seg/datasets/miniature/). A non-empty --out is refused unless --overwrite, which first
+(see seg/testing/miniature/). A non-empty --out is refused unless --overwrite, which first
 removes the folders of the chosen datasets in it.
 """
 import argparse
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-# Kept equal to seg.datasets.miniature.MINIATURE_DATASETS (a test checks); listed here so that
+# Kept equal to seg.testing.miniature.MINIATURE_DATASETS (a test checks); listed here so that
 # --help answers without importing the package.
 DATASET_KEYS = ('coco', 'ade', 'cityscapes', 'youtube_vis_2019', 'youtube_vis_2021', 'vipseg',
                 'davis', 'objects365')
@@ -44,7 +44,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                   'datasets in it', file=sys.stderr)
             return 1
     # Imported here so that --help and the refusals answer without loading the package.
-    from seg.datasets.miniature import DATASET_FOLDERS, write_miniature_data
+    from seg.testing.miniature import DATASET_FOLDERS, write_miniature_data
     if args.overwrite:
         for key in args.datasets:
             folder = out / DATASET_FOLDERS[key]

@@ -8,7 +8,7 @@
 Images: writes annotations/panoptic_{train,val}2017.json, the PNG folders
 annotations/panoptic_{train,val}2017/ and the images {train,val}2017/*.jpg.
 Videos (--video): moving, occluding, appearing and disappearing shapes written in the VIPSeg
-(vipseg/), YouTube-VIS (ytvis/) and DAVIS (davis/) layouts (see seg/datasets/toy_video_data.py).
+(vipseg/), YouTube-VIS (ytvis/) and DAVIS (davis/) layouts (see seg/testing/toy_video_data.py).
 """
 import argparse
 import sys
@@ -42,10 +42,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     # Imported here so that --help answers without loading the package.
     if args.video:
-        from seg.datasets.toy_video_data import generate_toy_video_dataset as generate
+        from seg.testing.toy_video_data import generate_toy_video_dataset as generate
         unit = 'videos'
     else:
-        from seg.datasets.toy_data import generate_toy_dataset as generate
+        from seg.testing.toy_data import generate_toy_dataset as generate
         unit = 'images'
     try:
         counts = generate(args.out, num_train=args.num_train, num_val=args.num_val,

@@ -7,7 +7,7 @@ Frames (random, generated on demand so the input itself takes no memory) go thro
 config's model with its ``video_cfg`` (tubes, MinVIS linking, per-frame post-processing; the
 per-frame results are dropped). Without ``--cached`` tube masks are recomputed in the second
 pass (memory independent of the video length); with it they are kept (one pass). The peak is
-measured by the PyTorch profiler (seg.models.video.profiling).
+measured by the PyTorch profiler (seg.testing.profiling).
 """
 import argparse
 import dataclasses
@@ -37,9 +37,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from seg.checkpoint import load_converted_weights
     from seg.models.video import VideoInference
-    from seg.models.video.profiling import peak_tensor_memory
     from seg.registry import MODELS
     from seg.structures import SegDataSample
+    from seg.testing.profiling import peak_tensor_memory
 
     cfg = Config.fromfile(args.config)
     model = MODELS.build(cfg.model)

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import pycocotools.mask as mask_utils
-import torch
 
-from seg.datasets.panoptic_utils import id_to_rgb, write_panoptic_png
-from seg.models.postprocess.mask_ops import mask2bbox
+from seg.structures.masks import mask_to_box, mask_to_rle
+from seg.structures.panoptic_io import id_to_rgb, write_panoptic_png
 from seg.utils.constants import INSTANCE_OFFSET
 from seg.vocab.synonyms import split_synonyms
 
@@ -33,13 +31,6 @@ def display_name(class_name: str) -> str:
 def _xyxy_to_xywh(box: Sequence[float]) -> List[float]:
     x1, y1, x2, y2 = (float(v) for v in box)
     return [x1, y1, x2 - x1, y2 - y1]
-
-
-def mask_to_rle(mask: np.ndarray) -> dict:
-    """COCO RLE of a binary (H, W) mask, ``counts`` as a str (json-ready)."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    rle['counts'] = rle['counts'].decode('ascii')
-    return rle
 
 
 def _category(label: int, category_ids: Optional[Sequence[int]]) -> int:
@@ -146,9 +137,7 @@ class ImageResult:
         for new_id, segment in enumerate(segments, start=1):
             mask = self.panoptic == segment['id']
             ids[mask] = new_id
-            rows, cols = np.nonzero(mask)
-            bbox = [int(cols.min()), int(rows.min()), int(cols.max() - cols.min() + 1),
-                    int(rows.max() - rows.min() + 1)]
+            bbox = [int(v) for v in mask_to_box(mask, 'xywh')]
             info.append(dict(id=new_id, category_id=_category(segment['label'], category_ids),
                              iscrowd=0, isthing=int(segment['is_thing']),
                              area=int(segment['area']), bbox=bbox))
@@ -201,7 +190,7 @@ class PromptResult:
         return [display_name(self.class_names[int(label)]) for label in self.labels]
 
     def as_instances(self) -> Instances:
-        boxes = mask2bbox(torch.from_numpy(self.masks)).numpy()
+        boxes = mask_to_box(self.masks)
         return Instances(self.masks, self.labels, self.scores, boxes, self.class_names)
 
     def to_coco_rle(self, image_id: int = 0,

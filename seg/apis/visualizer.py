@@ -14,22 +14,12 @@ from typing import List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from seg.utils.colors import Color, color_for, panoptic_color
 from seg.utils.constants import INSTANCE_OFFSET
 from .results import ImageResult, Instances, PromptResult, display_name
 
-Color = Tuple[int, int, int]
 LegendEntry = Tuple[Color, str]
 MAX_LEGEND_ENTRIES = 24
-_GOLDEN_RATIO = 0.618033988749895
-
-
-def color_for(key: int) -> Color:
-    """A saturated RGB colour for an integer key (distinct for nearby keys, repeatable)."""
-    hue = (int(key) * _GOLDEN_RATIO + 0.11) % 1.0
-    saturation = 170 + (int(key) * 53) % 86
-    value = 200 + (int(key) * 29) % 56
-    hsv = np.array([[[hue * 179, saturation, value]]], dtype=np.uint8)
-    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
 
 
 def _check_image(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -102,7 +92,7 @@ def panoptic_segments(panoptic: np.ndarray, class_names: Sequence[str],
             continue
         name = display_name(class_names[label])
         text = f'{name} #{instance}' if label < num_things and instance else name
-        segments.append((panoptic == value, color_for(value + 7), text))
+        segments.append((panoptic == value, panoptic_color(value), text))
     return segments
 
 
@@ -142,7 +132,7 @@ def draw_semantic(image: np.ndarray, semantic: np.ndarray, class_names: Sequence
     labels, areas = np.unique(semantic, return_counts=True)
     order = [int(labels[i]) for i in np.argsort(-areas, kind='stable')
              if 0 <= labels[i] < len(class_names)]
-    colors = [color_for(label + 7) for label in order]
+    colors = [panoptic_color(label) for label in order]
     canvas = overlay_masks(image, [semantic == label for label in order], colors, alpha)
     entries = [(color, display_name(class_names[label])) for label, color in zip(order, colors)]
     return add_legend(canvas, entries, 'semantic') if legend else canvas

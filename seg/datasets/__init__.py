@@ -6,9 +6,7 @@ from .coco_instance import CocoInstanceDataset
 from .cityscapes_panoptic import CityscapesPanopticDataset
 from .objects365 import Objects365InstanceDataset, Objects365V2InsDataset
 from .coco_panoptic_interactive import CocoPanopticInteractiveDataset
-from .panoptic_utils import id_to_rgb, read_panoptic_png, rgb_to_id, write_panoptic_png
 from .skip_bad_samples import SkipBadSamplesDataset
-from .toy_data import TOY_CATEGORIES, generate_toy_dataset, render_toy_sample
 from .davis import DAVISDataset
 from .joint import DATA_TAGS, JointDataset
 from .samplers import SingleSourceBatchSampler
@@ -20,8 +18,7 @@ __all__ = [
     'CocoInstanceDataset', 'CityscapesPanopticDataset', 'Objects365InstanceDataset',
     'Objects365V2InsDataset',
     'CocoPanopticDataset', 'CocoPanopticInteractiveDataset', 'ADE20KPanopticDataset',
-    'rgb_to_id', 'id_to_rgb', 'read_panoptic_png', 'write_panoptic_png',
-    'TOY_CATEGORIES', 'generate_toy_dataset', 'render_toy_sample', 'BaseVideoDataset',
+    'BaseVideoDataset',
     'YouTubeVISDataset', 'VIPSegDataset', 'DAVISDataset', 'SkipBadSamplesDataset',
     'DATA_TAGS', 'JointDataset', 'SingleSourceBatchSampler'
 ]

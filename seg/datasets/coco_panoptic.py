@@ -11,6 +11,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from seg.registry import DATASETS, TRANSFORMS
+from seg.utils.config_keys import check_known_keys
 from seg.utils.json_files import read_json
 
 CLASS_KEYS = ('classes', 'thing_classes', 'stuff_classes')
@@ -91,9 +92,7 @@ class CocoPanopticDataset(BaseDataset):
             if key not in data_prefix:
                 raise KeyError(f'{type(self).__name__} data_prefix needs "{key}", got '
                                f'{data_prefix}')
-        unknown = set(filter_cfg) - set(FILTER_KEYS)
-        if unknown:
-            raise ValueError(f'unknown filter_cfg keys {sorted(unknown)}; allowed {FILTER_KEYS}')
+        check_known_keys(filter_cfg, FILTER_KEYS, 'filter_cfg')
         self._raw_json: Optional[dict] = None
         # Built from this package's registry so the pipeline also works outside a runner
         # (mmengine's Compose would look in its root registry unless default_scope='seg').

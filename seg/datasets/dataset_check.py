@@ -15,8 +15,9 @@ from typing import Callable, Iterable, List, Optional, Tuple
 import numpy as np
 from mmengine.utils import ProgressBar
 
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.utils.image_files import read_image_file
 from .coco_panoptic import CocoPanopticDataset
-from .panoptic_utils import read_image_file, read_panoptic_png
 
 ERROR, WARNING = 'error', 'warning'
 

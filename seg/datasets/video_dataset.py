@@ -16,6 +16,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from seg.registry import TRANSFORMS
+from seg.utils.config_keys import check_known_keys
 from .coco_panoptic import _fallback_color
 
 VIDEO_FILTER_KEYS = ('min_frames', 'filter_empty_gt')
@@ -86,10 +87,7 @@ class BaseVideoDataset(BaseDataset):
                  serialize_data: bool = True, lazy_init: bool = False,
                  max_refetch: int = 1000) -> None:
         filter_cfg = dict(filter_cfg or {})
-        unknown = set(filter_cfg) - set(VIDEO_FILTER_KEYS)
-        if unknown:
-            raise ValueError(f'unknown filter_cfg keys {sorted(unknown)}; allowed '
-                             f'{VIDEO_FILTER_KEYS}')
+        check_known_keys(filter_cfg, VIDEO_FILTER_KEYS, 'filter_cfg')
         pipeline = [TRANSFORMS.build(step) if isinstance(step, Mapping) else step
                     for step in pipeline]
         super().__init__(ann_file=ann_file, metainfo=None, data_root=data_root,

@@ -8,21 +8,13 @@ from mmengine.hooks import Hook
 from mmengine.utils import mkdir_or_exist
 
 from seg.registry import HOOKS
-from seg.utils.constants import INSTANCE_OFFSET
-
-
-def colorize_panoptic(panoptic: np.ndarray, num_classes: int, seed: int = 0) -> np.ndarray:
-    """(H, W) panoptic ids -> (H, W, 3) uint8 colours, one per segment, black for void."""
-    segment_ids, inverse = np.unique(panoptic, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    palette = rng.integers(40, 256, size=(len(segment_ids), 3), dtype=np.uint8)
-    palette[segment_ids % INSTANCE_OFFSET == num_classes] = 0
-    return palette[inverse.reshape(panoptic.shape)]
+from seg.utils.colors import colorize_panoptic
 
 
 @HOOKS.register_module()
 class SegVisualizationHook(Hook):
-    """Saves ``<show_dir>/<image name>.png``: the image blended with its panoptic prediction.
+    """Saves ``<show_dir>/<image name>.png``: the image blended with its panoptic prediction
+    (segment colours as in ``seg.apis.visualizer``).
 
     Args:
         show_dir: output folder (created if needed); relative paths go under the work dir.

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
+from seg.utils.config_keys import check_known_keys
 from seg.utils.json_files import read_json
 
 
@@ -62,10 +63,9 @@ class Vocabulary:
                              ('file', cls._from_names_file), ('merge', cls._from_merge)):
             if key in cfg:
                 return builder(cfg, name)
-        unknown = set(cfg) - {'thing_classes', 'stuff_classes'}
-        if unknown:
-            raise KeyError(f'unknown vocabulary keys: {sorted(unknown)}; expected thing_classes, '
-                           'stuff_classes, name (or ann_file / instance_ann_file / file / merge)')
+        # Listing the other builders' keys too tells a user with a typo what exists.
+        check_known_keys(cfg, ('thing_classes', 'stuff_classes', 'name', 'ann_file',
+                               'instance_ann_file', 'file', 'merge'), 'vocabulary')
         if name is None:
             raise KeyError('a vocabulary given by class lists needs a "name"')
         things: Sequence[str] = tuple(cfg.get('thing_classes', ()))
@@ -76,9 +76,7 @@ class Vocabulary:
 
     @staticmethod
     def _only(cfg: dict, key: str, allowed: Sequence[str] = ()) -> None:
-        unknown = set(cfg) - {key, *allowed}
-        if unknown:
-            raise KeyError(f'unknown vocabulary keys with {key}: {sorted(unknown)}')
+        check_known_keys(cfg, (key, 'name', *allowed), f'{key} vocabulary')
 
     @classmethod
     def _from_ann_file(cls, cfg: dict, name: Optional[str]) -> 'Vocabulary':

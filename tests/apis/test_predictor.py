@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from seg.apis import Predictor
-from seg.datasets.panoptic_utils import rgb_to_id
+from seg.structures.panoptic_io import rgb_to_id
 from seg.utils.constants import INSTANCE_OFFSET
 
 HEIGHT, WIDTH = 60, 84

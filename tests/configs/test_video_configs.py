@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from seg.datasets.toy_video_data import generate_toy_video_dataset
+from seg.testing.toy_video_data import generate_toy_video_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 

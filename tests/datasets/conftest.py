@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from seg.datasets import CocoPanopticDataset, generate_toy_dataset
+from seg.datasets import CocoPanopticDataset
+from seg.testing.toy_data import generate_toy_dataset
 
 
 @pytest.fixture(scope='session')

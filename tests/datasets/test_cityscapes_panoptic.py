@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from seg.datasets import CityscapesPanopticDataset, read_panoptic_png
-from seg.datasets.cityscapes_conversion import (convert_cityscapes_split,
-                                                miniature_expected_segments,
-                                                write_miniature_gtfine)
+from seg.datasets import CityscapesPanopticDataset
+from seg.datasets.cityscapes_conversion import convert_cityscapes_split
 from seg.datasets.cityscapes_labels import (CITYSCAPES_LABELS, CITYSCAPES_STUFF_CLASSES,
                                             CITYSCAPES_THING_CLASSES)
 from seg.evaluation.metrics import CityscapesPanopticMetric
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.testing.miniature.cityscapes_gtfine import (miniature_expected_segments,
+                                                     write_miniature_gtfine)
 from seg.utils.constants import INSTANCE_OFFSET, VOID_LABEL
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),

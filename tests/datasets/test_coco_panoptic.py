@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from seg.datasets import TOY_CATEGORIES, read_panoptic_png
 from seg.datasets.transforms import LoadImageFromFile, LoadPanopticAnnotations
 from seg.registry import DATASETS
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.testing.toy_data import TOY_CATEGORIES
 from seg.utils.constants import VOID_LABEL
 
 LOAD_PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations')]

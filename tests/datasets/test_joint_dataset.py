@@ -5,7 +5,7 @@ import torch
 
 from seg.datasets import (CocoPanopticDataset, CocoPanopticInteractiveDataset, JointDataset,
                           VIPSegDataset)
-from seg.datasets.toy_video_data import generate_toy_video_dataset
+from seg.testing.toy_video_data import generate_toy_video_dataset
 from seg.utils.constants import VOID_LABEL
 from seg.vocab import CLASS_AGNOSTIC, Vocabulary
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from seg.datasets import (CocoInstanceDataset, JointDataset, Objects365InstanceDataset,
-                          read_panoptic_png)
-from seg.datasets.miniature import (DATASET_FOLDERS, MINIATURE_DATASETS, move_data_paths,
-                                    write_miniature_data)
+from seg.datasets import CocoInstanceDataset, JointDataset, Objects365InstanceDataset
 from seg.datasets.transforms import LoadImageFromFile, LoadInstanceAnnotations, PackSegInputs
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.testing.miniature import (DATASET_FOLDERS, MINIATURE_DATASETS, move_data_paths,
+                                   write_miniature_data)
 from seg.registry import DATASETS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from seg.datasets import TOY_CATEGORIES, generate_toy_dataset, read_panoptic_png, render_toy_sample
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.testing.toy_data import TOY_CATEGORIES, generate_toy_dataset, render_toy_sample
 
 
 def test_layout_and_categories(toy_root, load_json):

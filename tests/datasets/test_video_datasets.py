@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from seg.datasets import DAVISDataset, VIPSegDataset, YouTubeVISDataset
-from seg.datasets.toy_video_data import generate_toy_video_dataset
 from seg.datasets.vipseg import decode_vipseg_codes
 from seg.datasets.youtube_vis import official_to_coco_video
+from seg.testing.toy_video_data import generate_toy_video_dataset
 from seg.utils.constants import VOID_LABEL
 
 TEST_PIPELINE = [

@@ -8,7 +8,8 @@ import pytest
 import torch
 from pycocotools import mask as mask_utils
 
-from seg.evaluation.functional import read_label_png, read_panoptic_png
+from seg.evaluation.functional import read_label_png
+from seg.structures.panoptic_io import read_panoptic_png
 
 CASE = Path(__file__).resolve().parents[1] / 'data' / 'eval_v1'
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seg.evaluation.benchmark import make_image, write_panoptic_set, write_vipseg_set
+from seg.testing.evaluation_benchmark import make_image, write_panoptic_set, write_vipseg_set
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location('evaluate_cli', REPO_ROOT / 'tools' / 'evaluate.py')

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seg.evaluation.benchmark import (CATEGORIES, make_image, pq_compute_single_core_loop,
-                                      write_panoptic_set)
 from seg.evaluation.functional import PanopticCategories, evaluate_coco_panoptic, pq_summary
+from seg.testing.evaluation_benchmark import (CATEGORIES, make_image,
+                                              pq_compute_single_core_loop, write_panoptic_set)
 
 from .conftest import CASE, assert_close
 

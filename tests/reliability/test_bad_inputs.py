@@ -9,12 +9,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from seg.datasets import CocoPanopticDataset, read_panoptic_png, write_panoptic_png
+from seg.datasets import CocoPanopticDataset
 from seg.datasets.skip_bad_samples import SkipBadSamplesDataset
 from seg.engine import CheckpointCompatibilityHook
 from seg.engine.runner_setup import build_runner
 from seg.registry import MODELS
 from seg.structures import SegDataSample
+from seg.structures.panoptic_io import read_panoptic_png, write_panoptic_png
 from seg.vocab.text_embeddings import save_text_embeddings
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),

@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from seg.datasets.toy_video_data import generate_toy_video_dataset
+from seg.testing.toy_video_data import generate_toy_video_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOINT_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_joint.py'

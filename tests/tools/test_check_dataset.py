@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seg.datasets import read_panoptic_png, write_panoptic_png
+from seg.structures.panoptic_io import read_panoptic_png, write_panoptic_png
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'

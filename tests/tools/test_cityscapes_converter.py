@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from seg.datasets import CityscapesPanopticDataset
-from seg.datasets.cityscapes_conversion import write_miniature_gtfine
+from seg.testing.miniature.cityscapes_gtfine import write_miniature_gtfine
 
 REPO = Path(__file__).resolve().parents[2]
 

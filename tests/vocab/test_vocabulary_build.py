@@ -29,7 +29,7 @@ def test_names_file_instance_json_and_merge(tmp_path):
 
 
 def test_bad_vocabulary_configs_are_named(tmp_path):
-    with pytest.raises(KeyError, match='unknown vocabulary keys with file'):
+    with pytest.raises(KeyError, match='unknown file vocabulary keys'):
         Vocabulary.build(dict(file='a.json', stuff_classes=['sky']))
     with pytest.raises(FileNotFoundError, match='missing.json'):
         Vocabulary.build(dict(instance_ann_file=str(tmp_path / 'missing.json')))

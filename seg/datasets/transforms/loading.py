@@ -4,8 +4,9 @@ from typing import Optional
 import numpy as np
 
 from seg.registry import TRANSFORMS
+from seg.structures.panoptic_io import read_panoptic_png
 from seg.utils.constants import VOID_LABEL
-from ..panoptic_utils import read_image_file, read_panoptic_png
+from seg.utils.image_files import read_image_file
 from .base import BaseTransform
 
 

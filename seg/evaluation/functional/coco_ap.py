@@ -8,7 +8,10 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from .formats import PathLike, load_json, require_key
+from seg.structures.masks import masks_to_rles
+from seg.structures.masks import masks_to_rles as encode_masks  # noqa: F401  (metrics' name)
+from seg.utils.json_files import read_json
+from .formats import PathLike, require_key
 
 DEFAULT_MAX_DETS = (1, 10, 100)
 
@@ -103,19 +106,6 @@ def coco_mask_ap(gt: COCO, results: Sequence[dict], max_dets: Sequence[int] = DE
     return summarize_cocoeval(evaluator)
 
 
-def encode_masks(masks: np.ndarray) -> List[dict]:
-    """COCO compressed RLEs (counts as str) of an (N, H, W) boolean mask stack."""
-    masks = np.asarray(masks)
-    if masks.ndim != 3:
-        raise ValueError(f'expected an (N, H, W) mask stack, got shape {masks.shape}')
-    if masks.shape[0] == 0:
-        return []
-    rles = mask_utils.encode(np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
-    for rle in rles:
-        rle['counts'] = rle['counts'].decode('ascii')
-    return rles
-
-
 def instances_from_panoptic(id_map: np.ndarray, segments: Sequence[dict],
                             thing_category_ids: Iterable[int], image_id: int) -> List[dict]:
     """COCO instance annotations (no `id`) of the thing segments of a panoptic GT image.
@@ -127,7 +117,7 @@ def instances_from_panoptic(id_map: np.ndarray, segments: Sequence[dict],
     selected = [s for s in segments if int(s['category_id']) in things]
     masks = id_map[None] == np.array([s['id'] for s in selected], np.int64).reshape(-1, 1, 1)
     annotations = []
-    for segment, rle in zip(selected, encode_masks(masks)):
+    for segment, rle in zip(selected, masks_to_rles(masks)):
         annotations.append({
             'image_id': image_id, 'category_id': int(segment['category_id']),
             'segmentation': rle, 'area': segment['area'], 'bbox': list(segment['bbox']),
@@ -138,10 +128,10 @@ def instances_from_panoptic(id_map: np.ndarray, segments: Sequence[dict],
 def evaluate_coco_instance(gt_json: PathLike, pred_json: PathLike,
                            max_dets: Sequence[int] = DEFAULT_MAX_DETS) -> Dict[str, dict]:
     """Mask AP of a COCO results json against an instances json."""
-    gt_dataset = load_json(gt_json)
+    gt_dataset = read_json(gt_json)
     for key in ('images', 'annotations', 'categories'):
         require_key(gt_dataset, key, str(gt_json))
-    results = load_json(pred_json)
+    results = read_json(pred_json)
     if not isinstance(results, list):
         raise ValueError(f'{pred_json}: expected a list of COCO results')
     return coco_mask_ap(quiet_coco(gt_dataset), results, max_dets, where=str(pred_json))

@@ -1,4 +1,8 @@
-"""Readers for the official evaluation file formats (panoptic PNGs, label PNGs, json)."""
+"""Readers for the official evaluation file formats (label PNGs) and evaluation plumbing.
+
+Panoptic PNGs are read and written with ``seg.structures.panoptic_io``, json files with
+``seg.utils.json_files.read_json``.
+"""
 import multiprocessing
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -6,48 +10,14 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 from PIL import Image
 
-from seg.utils.json_files import read_json
+# Still imported from here by seg.evaluation.metrics; new code imports them from their modules.
+from seg.structures.panoptic_io import read_panoptic_png, write_panoptic_png  # noqa: F401
+from seg.utils.json_files import read_json as load_json  # noqa: F401
 
 PathLike = Union[str, Path]
 
-# COCO-style panoptic PNG: segment id = R + 256 * G + 256^2 * B; id 0 is void.
+# Void segment id of COCO-style panoptic PNGs.
 VOID_SEGMENT_ID = 0
-
-
-def rgb_to_id(rgb: np.ndarray) -> np.ndarray:
-    """Decode an (H, W, 3) RGB panoptic image into an (H, W) uint32 segment-id map."""
-    if rgb.ndim != 3 or rgb.shape[2] < 3:
-        raise ValueError(f'expected an (H, W, 3) RGB array, got shape {rgb.shape}')
-    rgb = rgb[..., :3].astype(np.uint32)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
-
-
-def id_to_rgb(ids: np.ndarray) -> np.ndarray:
-    """Encode an (H, W) segment-id map (ids < 2^24) as an (H, W, 3) uint8 RGB image."""
-    ids = np.asarray(ids)
-    if ids.size and (ids.min() < 0 or ids.max() >= 256 ** 3):
-        raise ValueError(f'segment ids must lie in [0, 2^24), got [{ids.min()}, {ids.max()}]')
-    ids = ids.astype(np.uint32)
-    return np.stack([ids % 256, ids // 256 % 256, ids // 65536], axis=-1).astype(np.uint8)
-
-
-def read_panoptic_png(path: PathLike) -> np.ndarray:
-    """Read an RGB-encoded panoptic PNG as an (H, W) uint32 segment-id map."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'panoptic PNG not found: {path}')
-    with Image.open(path) as image:
-        array = np.asarray(image)
-    if array.ndim != 3 or array.shape[2] < 3:
-        raise ValueError(f'{path}: expected an RGB panoptic PNG, got shape {array.shape}')
-    return rgb_to_id(array)
-
-
-def write_panoptic_png(path: PathLike, ids: np.ndarray) -> None:
-    """Write an (H, W) segment-id map as an RGB-encoded panoptic PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(id_to_rgb(ids)).save(path)
 
 
 def read_label_png(path: PathLike) -> np.ndarray:
@@ -61,11 +31,6 @@ def read_label_png(path: PathLike) -> np.ndarray:
         raise ValueError(f'{path}: expected a single-channel (grey or indexed) PNG, '
                          f'got an image of shape {array.shape}')
     return array
-
-
-def load_json(path: PathLike) -> Any:
-    """Load a json file, naming the file in the error when it is missing or invalid."""
-    return read_json(path)
 
 
 def require_key(mapping: dict, key: str, where: str) -> Any:

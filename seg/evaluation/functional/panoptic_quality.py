@@ -18,8 +18,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import (PathLike, VOID_SEGMENT_ID, load_json, map_in_processes,
-                      read_panoptic_png, require_key)
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.utils.json_files import read_json
+from .formats import PathLike, VOID_SEGMENT_ID, map_in_processes, require_key
 
 UNDEFINED = -1.0  # value reported for an average over zero categories
 
@@ -327,8 +328,8 @@ def evaluate_coco_panoptic(gt_json: PathLike, gt_dir: PathLike, pred_json: PathL
                            pred_dir: PathLike, progress: bool = False, nproc: int = 1) -> dict:
     """PQ of official-format panoptic predictions (panopticapi `pq_compute` result layout);
     ``nproc`` > 1 reads and matches the images in a process pool (same result)."""
-    gt = load_json(gt_json)
-    pred = load_json(pred_json)
+    gt = read_json(gt_json)
+    pred = read_json(pred_json)
     categories = PanopticCategories.from_coco(require_key(gt, 'categories', str(gt_json)))
     pred_by_image = {}
     for annotation in require_key(pred, 'annotations', str(pred_json)):

@@ -9,7 +9,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import PathLike, load_json, read_label_png, with_progress
+from seg.utils.json_files import read_json
+from .formats import PathLike, read_label_png, with_progress
 from .panoptic_quality import PanopticCategories, segment_indices, segment_table
 
 Areas = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -96,7 +97,7 @@ def evaluate_semantic(gt_dir: PathLike, pred_dir: PathLike, meta_json: Optional[
     Files are the meta's `files` list, else every PNG of `gt_dir`; each needs a prediction of
     the same name in `pred_dir`.
     """
-    meta: Dict = load_json(meta_json) if meta_json is not None else {}
+    meta: Dict = read_json(meta_json) if meta_json is not None else {}
     class_names = meta.get('classes')
     if class_names is None and num_classes is None:
         raise ValueError('give either a meta json with `classes` or num_classes')

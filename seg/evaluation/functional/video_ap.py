@@ -16,8 +16,9 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.cocoeval import COCOeval
 
+from seg.utils.json_files import read_json
 from .coco_ap import DEFAULT_MAX_DETS, check_max_dets, quiet_coco, summarize_cocoeval
-from .formats import PathLike, load_json, require_key
+from .formats import PathLike, require_key
 
 YTVIS_AREA_RANGES = [[0 ** 2, 1e5 ** 2], [0 ** 2, 128 ** 2], [128 ** 2, 256 ** 2],
                      [256 ** 2, 1e5 ** 2]]
@@ -177,8 +178,8 @@ def youtube_vis_ap(gt_coco, results: Sequence[dict], max_dets: Sequence[int] = D
 def evaluate_youtube_vis(gt_json: PathLike, pred_json: PathLike,
                          max_dets: Sequence[int] = DEFAULT_MAX_DETS) -> dict:
     """YouTube-VIS AP of a results json (list of tracks) against a GT json."""
-    results = load_json(pred_json)
+    results = read_json(pred_json)
     if not isinstance(results, list):
         raise ValueError(f'{pred_json}: expected a list of track results')
-    gt_coco = video_gt_coco(load_json(gt_json), str(gt_json))
+    gt_coco = video_gt_coco(read_json(gt_json), str(gt_json))
     return youtube_vis_ap(gt_coco, results, max_dets, where=str(pred_json))

@@ -23,7 +23,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .formats import PathLike, load_json, map_in_processes, read_panoptic_png, require_key
+from seg.structures.panoptic_io import read_panoptic_png
+from seg.utils.json_files import read_json
+from .formats import PathLike, map_in_processes, require_key
 from .panoptic_quality import (PanopticCategories, PQStat, SegmentTable, match_segments,
                                pair_counts, pq_summary, segment_indices)
 from .stq import STQuality
@@ -238,8 +240,8 @@ def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_d
     Layout as the official scripts: PNG `<dir>/<video_id>/<file_name>` with the file names of
     the GT json's `videos[].images`; the json `annotations` give per-video frame lists.
     """
-    gt = load_json(gt_json)
-    pred = load_json(pred_json)
+    gt = read_json(gt_json)
+    pred = read_json(pred_json)
     categories = PanopticCategories.from_coco(require_key(gt, 'categories', str(gt_json)))
     gt_frames = {a['video_id']: a['annotations'] for a in require_key(gt, 'annotations',
                                                                        str(gt_json))}

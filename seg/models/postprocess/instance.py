@@ -4,7 +4,8 @@ import torch.nn.functional as F
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .mask_ops import check_query_outputs, mask2bbox
+from seg.structures.masks import mask_to_box
+from .mask_ops import check_query_outputs
 
 
 def instance_postprocess(mask_cls: Tensor,
@@ -55,7 +56,7 @@ def instance_postprocess(mask_cls: Tensor,
     mask_float = query_masks.to(query_logits.dtype)
     mask_scores = ((query_logits.sigmoid() * mask_float).flatten(1).sum(1)
                    / (mask_float.flatten(1).sum(1) + 1e-6))
-    query_bboxes = mask2bbox(query_masks)
+    query_bboxes = mask_to_box(query_masks)
 
     results = InstanceData()
     results.masks = query_masks[candidate_to_unique]

@@ -1,33 +1,11 @@
 """Small mask utilities shared by the post-processing functions."""
 from typing import Optional, Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def mask2bbox(masks: Tensor) -> Tensor:
-    """Tight ``(x1, y1, x2, y2)`` float boxes of binary masks ``(n, H, W)``.
-
-    Same convention as mmdet's ``mask2bbox``: ``x2``/``y2`` are one past the last foreground
-    column/row, and an empty mask gives an all-zero box.
-    """
-    if masks.dim() != 3:
-        raise ValueError(f'mask2bbox expects masks of shape (n, H, W), got {tuple(masks.shape)}')
-    masks = masks.bool()
-    num_masks, height, width = masks.shape
-    if num_masks == 0:
-        return masks.new_zeros((0, 4), dtype=torch.float32)
-    cols_any = masks.any(dim=1)  # (n, W)
-    rows_any = masks.any(dim=2)  # (n, H)
-    # argmax over bool returns the first True; on the flipped axis, the last True.
-    x1 = cols_any.byte().argmax(dim=1)
-    y1 = rows_any.byte().argmax(dim=1)
-    x2 = width - cols_any.flip(1).byte().argmax(dim=1)
-    y2 = height - rows_any.flip(1).byte().argmax(dim=1)
-    bboxes = torch.stack([x1, y1, x2, y2], dim=1).float()
-    non_empty = cols_any.any(dim=1)
-    return bboxes * non_empty[:, None]
+# The old name, still exported by seg.models.postprocess; boxes live in seg.structures.masks.
+from seg.structures.masks import mask_to_box as mask2bbox  # noqa: F401
 
 
 def restore_mask_logits(mask_pred: Tensor, img_shape: Sequence[int],

@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from seg.datasets import write_panoptic_png
 from seg.datasets.transforms import FilterAnnotations, LoadImageFromFile, LoadPanopticAnnotations
+from seg.structures.panoptic_io import write_panoptic_png
 from seg.utils.constants import VOID_LABEL
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from seg.evaluation.functional import (coco_mask_ap, encode_masks, instances_from_panoptic,
-                                       quiet_coco, read_panoptic_png)
+from seg.evaluation.functional import coco_mask_ap, instances_from_panoptic, quiet_coco
+from seg.structures.masks import masks_to_rles as encode_masks
+from seg.structures.panoptic_io import read_panoptic_png
 
 from ..conftest import CASE
 

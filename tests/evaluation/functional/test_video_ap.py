@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from seg.evaluation.functional import encode_masks, spatio_temporal_iou, video_gt_coco
+from seg.evaluation.functional import spatio_temporal_iou, video_gt_coco
 from seg.evaluation.functional import youtube_vis_ap
 from seg.evaluation.functional.video_ap import _average_area
+from seg.structures.masks import masks_to_rles as encode_masks
 
 
 def frame(y0, y1, x0, x1) -> dict:

@@ -1,8 +1,8 @@
 """Open-vocabulary fusion: the closed-form ensemble and the reference's open_voc_inference.
 
 Reference data: tests/data/reference_small/openvoc_case_small.pth (see
-tests/models/heads/make_prompt_openvoc_reference.py) with the image features and decoder mask
-logits of head_case_small.pth.
+tools/reference_generators/make_prompt_openvoc_reference.py) with the image features and
+decoder mask logits of head_case_small.pth.
 """
 import math
 from pathlib import Path

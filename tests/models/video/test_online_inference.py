@@ -4,9 +4,9 @@ import torch
 
 from seg.models.postprocess import OMGFusionHead
 from seg.models.video import VideoInference, VideoInferenceConfig, match_embeddings, video_split
-from seg.models.video.profiling import peak_tensor_memory
 from seg.registry import MODELS
 from seg.structures import SegDataSample
+from seg.testing.profiling import peak_tensor_memory
 
 
 @pytest.mark.parametrize('num_frames, size, overlap, expected', [

@@ -1,25 +1,22 @@
 """Rebuild tests/data/reference_small/backbone_case.pth from the reference case (needs ../shared).
 
-    python tests/models/backbones/make_backbone_reference.py [REFERENCE_CASE_DIR]
+    python tools/reference_generators/make_backbone_reference.py [REFERENCE_CASE_DIR]
 
 Stores one image of the case, the backbone outputs for it, the CLIP-head tensors, the backbone
 config and, instead of the 3.4M backbone weights, the recipe that regenerates them plus per-key
 sums that check the regeneration (see test_openclip_backbone.py).
 """
 import json
-import sys
 from pathlib import Path
 
-import torch
+from reference_files import case_dir_from_argv, load_case_file, save_fixture
 
-DEFAULT_CASE_DIR = '/work/shared/reference_outputs/case_small'
-OUT_FILE = Path(__file__).resolve().parents[2] / 'data' / 'reference_small' / 'backbone_case.pth'
 PREFIX = 'backbone.'
 
 
 def main(case_dir: Path) -> None:
     case = json.loads((case_dir / 'case.json').read_text())
-    state_dict = torch.load(case_dir / 'state_dict.pth', weights_only=True)
+    state_dict = load_case_file(case_dir, 'state_dict.pth')
     kinds = {}
     for line in (case_dir / 'keys.txt').read_text().splitlines():
         fields = line.split('\t')
@@ -30,9 +27,9 @@ def main(case_dir: Path) -> None:
         for key, value in state_dict.items() if key.startswith(PREFIX)
     }
     assert set(kinds) == set(weights)
-    inputs = torch.load(case_dir / 'inputs.pth', weights_only=True)
-    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=True)
-    openvoc = torch.load(case_dir / 'out_openvoc.pth', weights_only=True)
+    inputs = load_case_file(case_dir, 'inputs.pth')
+    semantic = load_case_file(case_dir, 'out_semantic.pth')
+    openvoc = load_case_file(case_dir, 'out_openvoc.pth')
     backbone_cfg = case['model']['backbone']
     trunk = backbone_cfg['timm_model']
     fixture = dict(
@@ -63,9 +60,8 @@ def main(case_dir: Path) -> None:
         clip_pooled_feat=openvoc['clip_pooled_feat'].clone(),
         clip_embedding=openvoc['clip_embedding'].clone(),
     )
-    torch.save(fixture, OUT_FILE)
-    print(f'wrote {OUT_FILE}')
+    save_fixture('backbone_case.pth', fixture)
 
 
 if __name__ == '__main__':
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_CASE_DIR))
+    main(case_dir_from_argv())

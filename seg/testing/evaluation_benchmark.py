@@ -1,6 +1,6 @@
 """Speed of the PQ, VPQ and STQ evaluators on generated panoptic predictions.
 
-    python -m seg.evaluation.benchmark [--images 50] [--segments 10 50 200 1000]
+    python -m seg.testing.evaluation_benchmark [--images 50] [--segments 10 50 200 1000]
         [--pq-baseline] [--videos 0] [--frames 8] [--video-segments 50] [--nproc 1 2]
 
 For each segment count, GT images (640x480) are random Voronoi partitions (a quarter of the
@@ -27,11 +27,12 @@ import numpy as np
 from PIL import Image
 from scipy.spatial import cKDTree
 
-from .functional.formats import rgb_to_id, write_panoptic_png
-from .functional.panoptic_quality import (PanopticCategories, PQStat, evaluate_coco_panoptic,
-                                          pq_image_stats, pq_summary)
-from .functional.video_panoptic import (VIPSEG_WINDOWS, evaluate_vipseg_stq,
-                                        evaluate_vipseg_vpq)
+from seg.evaluation.functional.panoptic_quality import (PanopticCategories, PQStat,
+                                                       evaluate_coco_panoptic, pq_image_stats,
+                                                       pq_summary)
+from seg.evaluation.functional.video_panoptic import (VIPSEG_WINDOWS, evaluate_vipseg_stq,
+                                                      evaluate_vipseg_vpq)
+from seg.structures.panoptic_io import rgb_to_id, write_panoptic_png
 
 HEIGHT, WIDTH = 480, 640
 CATEGORIES = [{'id': i + 1, 'name': f'c{i + 1}', 'isthing': int(i < 80)} for i in range(133)]

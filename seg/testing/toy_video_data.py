@@ -22,10 +22,10 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 from PIL import Image
-from pycocotools import mask as mask_utils
 
+from seg.datasets.youtube_vis import official_to_coco_video
+from seg.structures.masks import mask_to_box, mask_to_rle
 from .toy_data import _object_rgb, _shape_mask, _stuff_texture
-from .youtube_vis import official_to_coco_video
 
 # VIPSeg-style category ids (codes: stuff id + 1, things (id + 1) * 100 + k).
 TOY_VIDEO_CATEGORIES = (
@@ -182,10 +182,9 @@ def _write_video(root: Path, split_names: Tuple[str, str, str], name: str, video
             if mask is None:
                 segmentations.append(None), areas.append(None), bboxes.append(None)
                 continue
-            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-            segmentations.append(dict(size=[height, width], counts=rle['counts'].decode()))
+            segmentations.append(mask_to_rle(mask))
             areas.append(int(mask.sum()))
-            bboxes.append([float(v) for v in mask_utils.toBbox(rle)])
+            bboxes.append([float(v) for v in mask_to_box(mask, 'xywh')])
         official['annotations'].append(dict(
             id=len(official['annotations']) + 1, video_id=video_id,
             category_id=_ID[obj['name']], iscrowd=0, width=width, height=height,

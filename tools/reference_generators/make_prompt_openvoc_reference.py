@@ -1,6 +1,6 @@
 """Rebuild tests/data/reference_small/{prompt,openvoc}_case_small.pth (needs ../shared).
 
-    python tests/models/heads/make_prompt_openvoc_reference.py [REFERENCE_CASE_DIR]
+    python tools/reference_generators/make_prompt_openvoc_reference.py [REFERENCE_CASE_DIR]
 
 prompt_case_small.pth: the prompts of the reference case (pixel boxes, types, image shapes),
 every intermediate of the reference's prompt encoding, the prompt forward's class logits, first
@@ -14,24 +14,17 @@ forced-empty query 0). The image stage-4 maps and the mask logits come from
 head_case_small.pth.
 """
 import json
-import sys
 from pathlib import Path
 
 import torch
 
 from seg.registry import MODELS
-
-DEFAULT_CASE_DIR = '/work/shared/reference_outputs/case_small'
-OUT_DIR = Path(__file__).resolve().parents[2] / 'data' / 'reference_small'
-
-
-def _load(case_dir: Path, name: str):
-    return torch.load(case_dir / name, weights_only=True)
+from reference_files import case_dir_from_argv, load_case_file, save_fixture
 
 
 def make_prompt_case(case_dir: Path) -> dict:
-    inputs = _load(case_dir, 'inputs.pth')
-    out = _load(case_dir, 'out_prompt.pth')
+    inputs = load_case_file(case_dir, 'inputs.pth')
+    out = load_case_file(case_dir, 'out_prompt.pth')
     prompts = inputs['prompts']
     return dict(
         provenance='OMG-Seg reference case case_small (lxtGH/OMG-Seg 1ae2e7d, CPU): '
@@ -61,13 +54,13 @@ def make_openvoc_case(case_dir: Path) -> dict:
         model_cfg=backbone_cfg['open_clip_model_cfg'],
         trunk_cfg=dict(depths=list(trunk['depths']), dims=list(trunk['dims']),
                        conv_mlp=trunk['conv_mlp'])))
-    state_dict = _load(case_dir, 'state_dict.pth')
+    state_dict = load_case_file(case_dir, 'state_dict.pth')
     backbone.load_state_dict({k[len('backbone.'):]: v for k, v in state_dict.items()
                               if k.startswith('backbone.')})
-    inputs = _load(case_dir, 'inputs.pth')
+    inputs = load_case_file(case_dir, 'inputs.pth')
     with torch.no_grad():
         video_feats = backbone(inputs['video'].flatten(0, 1))
-    out = _load(case_dir, 'out_openvoc.pth')
+    out = load_case_file(case_dir, 'out_openvoc.pth')
     keys = ('overlapping', 'alpha', 'beta', 'input_mask_cls_results', 'clip_pooled_feat',
             'clip_embedding', 'clip_logit', 'valid_masking', 'open_voc_cls_results',
             'video_input_mask_cls_results', 'video_open_voc_cls_results',
@@ -84,9 +77,8 @@ def make_openvoc_case(case_dir: Path) -> dict:
 def main(case_dir: Path) -> None:
     for name, content in (('prompt_case_small.pth', make_prompt_case(case_dir)),
                           ('openvoc_case_small.pth', make_openvoc_case(case_dir))):
-        torch.save(content, OUT_DIR / name)
-        print(f'wrote {OUT_DIR / name} ({(OUT_DIR / name).stat().st_size} bytes)')
+        save_fixture(name, content)
 
 
 if __name__ == '__main__':
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_CASE_DIR))
+    main(case_dir_from_argv())

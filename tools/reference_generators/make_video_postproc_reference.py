@@ -1,19 +1,18 @@
 """Rebuild tests/data/reference_small/video_postproc_case_small.pth from the reference case.
 
-Usage: python tests/models/postprocess/make_video_postproc_reference.py <case_small dir>
+Usage: python tools/reference_generators/make_video_postproc_reference.py [REFERENCE_CASE_DIR]
 
 Keeps what the clip post-processing test needs: the head's clip-level class and objectness
 logits, the last stride-4 tube mask logits (1, Q, T, h, w), the frame metas, the fusion-head
 test_cfg and the per-frame results of ``Mask2formerVideo.predict`` on the 2-frame clip
 (panoptic maps as int16, instances without masks), for the default and the low-iou_thr run.
 """
-import sys
 from pathlib import Path
 
 import torch
 
-OUTPUT = (Path(__file__).resolve().parents[2] / 'data' / 'reference_small'
-          / 'video_postproc_case_small.pth')
+from reference_files import case_dir_from_argv, load_case_file, save_fixture
+
 META_KEYS = ('batch_input_shape', 'img_shape', 'ori_shape')
 INSTANCE_KEYS = ('scores', 'labels', 'bboxes', 'canonical_order', 'mask_area', 'instances_id')
 
@@ -27,9 +26,9 @@ def _expected_run(run: dict) -> dict:
 
 
 def main(case_dir: Path) -> None:
-    video = torch.load(case_dir / 'out_video.pth', weights_only=True)
-    postproc = torch.load(case_dir / 'out_postproc.pth', weights_only=True)
-    metas = torch.load(case_dir / 'inputs.pth', weights_only=True)['video_metas'][0]
+    video = load_case_file(case_dir, 'out_video.pth')
+    postproc = load_case_file(case_dir, 'out_postproc.pth')
+    metas = load_case_file(case_dir, 'inputs.pth')['video_metas'][0]
     low = video['extra_iou_thr_low']
     data = {
         'mask_cls': video['predict_mask_cls_results'][0].clone(),
@@ -41,12 +40,8 @@ def main(case_dir: Path) -> None:
         'iou_thr_low': float(low['iou_thr']),
         'expected_iou_thr_low': _expected_run(low),
     }
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, OUTPUT)
-    print(f'wrote {OUTPUT} ({OUTPUT.stat().st_size} bytes)')
+    save_fixture('video_postproc_case_small.pth', data)
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    main(case_dir_from_argv())

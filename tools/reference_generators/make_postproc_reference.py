@@ -1,20 +1,19 @@
 """Rebuild tests/data/reference_small/postproc_case_small.pth from the reference case folder.
 
-Usage: python tests/models/postprocess/make_postproc_reference.py <case_small dir>
+Usage: python tools/reference_generators/make_postproc_reference.py [REFERENCE_CASE_DIR]
 
 Keeps only what the post-processing equivalence test needs: the head's last-layer class and
 mask logits (mask logits at the stride-4 size, before the head's resize), the image metas, the
 fusion-head test_cfg, and the expected panoptic maps (int16) and instances (masks bit-packed)
 of the default run and of the low-iou_thr run.
 """
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-OUTPUT = (Path(__file__).resolve().parents[2] / 'data' / 'reference_small'
-          / 'postproc_case_small.pth')
+from reference_files import case_dir_from_argv, load_case_file, save_fixture
+
 META_KEYS = ('batch_input_shape', 'img_shape', 'ori_shape')
 
 
@@ -38,9 +37,9 @@ def _expected_run(run: dict, with_masks: bool) -> dict:
 
 
 def main(case_dir: Path) -> None:
-    semantic = torch.load(case_dir / 'out_semantic.pth', weights_only=True)
-    postproc = torch.load(case_dir / 'out_postproc.pth', weights_only=True)
-    metas = torch.load(case_dir / 'inputs.pth', weights_only=True)['image_metas']
+    semantic = load_case_file(case_dir, 'out_semantic.pth')
+    postproc = load_case_file(case_dir, 'out_postproc.pth')
+    metas = load_case_file(case_dir, 'inputs.pth')['image_metas']
     low = postproc['extra_iou_thr_low']
     data = {
         'mask_cls': semantic['predict_mask_cls_results'].clone(),
@@ -51,12 +50,8 @@ def main(case_dir: Path) -> None:
         'iou_thr_low': float(low['iou_thr']),
         'expected_iou_thr_low': _expected_run(low, with_masks=False),
     }
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, OUTPUT)
-    print(f'wrote {OUTPUT} ({OUTPUT.stat().st_size} bytes)')
+    save_fixture('postproc_case_small.pth', data)
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    main(case_dir_from_argv())

@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from .panoptic_utils import write_panoptic_png
+from seg.structures.panoptic_io import write_panoptic_png
 
 TOY_CATEGORIES = (
     dict(id=1, name='ball', isthing=1, supercategory='shape', color=[220, 40, 40]),

@@ -11,11 +11,12 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
-from pycocotools import mask as mask_utils
 
-from ..cityscapes_conversion import convert_cityscapes_split, write_miniature_gtfine
-from ..panoptic_utils import write_panoptic_png
+from seg.datasets.cityscapes_conversion import convert_cityscapes_split
+from seg.structures.masks import mask_to_box, mask_to_rle
+from seg.structures.panoptic_io import write_panoptic_png
 from ..toy_data import TOY_CATEGORIES, render_toy_sample
+from .cityscapes_gtfine import write_miniature_gtfine
 from .categories import (ADE20K_PANOPTIC_CATEGORIES, COCO_INSTANCE_CATEGORIES,
                          COCO_PANOPTIC_CATEGORIES, OBJECTS365_SAMPLE_CATEGORIES)
 
@@ -38,18 +39,6 @@ def write_jpeg(path: Path, bgr: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
         raise OSError(f'cannot write {path}')
-
-
-def mask_rle(mask: np.ndarray) -> dict:
-    """Compressed COCO RLE of a boolean mask (``counts`` as a string)."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return dict(size=[int(v) for v in rle['size']], counts=rle['counts'].decode('ascii'))
-
-
-def mask_bbox(mask: np.ndarray) -> List[int]:
-    """``[x, y, w, h]`` of a non-empty boolean mask."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
 
 
 def render_real_category_sample(rng: np.random.Generator, thing_ids: Sequence[int],
@@ -75,7 +64,8 @@ def render_real_category_sample(rng: np.random.Generator, thing_ids: Sequence[in
             continue
         segments.append(dict(id=toy['id'], category_id=int(category_of[toy['category_id']]),
                              iscrowd=int(toy['iscrowd'] and allow_crowd),
-                             area=int(mask.sum()), bbox=mask_bbox(mask)))
+                             area=int(mask.sum()),
+                             bbox=[int(v) for v in mask_to_box(mask, 'xywh')]))
     return np.ascontiguousarray(bgr), ids, segments
 
 
@@ -137,7 +127,7 @@ def write_coco(root: Path, seed: int, log: Log) -> Dict[str, int]:
                     instances.append(dict(
                         id=len(instances) + 1, image_id=image['id'],
                         category_id=segment['category_id'],
-                        segmentation=mask_rle(ids == segment['id']), area=segment['area'],
+                        segmentation=mask_to_rle(ids == segment['id']), area=segment['area'],
                         bbox=segment['bbox'], iscrowd=segment['iscrowd']))
         path = annotations / f'instances_{split}2017.json'
         write_json(path, dict(info=dict(description='miniature coco instances'), licenses=[],
@@ -183,7 +173,7 @@ def write_objects365(root: Path, seed: int, log: Log) -> Dict[str, int]:
                            category_id=segment['category_id'], area=segment['area'],
                            bbox=segment['bbox'], iscrowd=0)
                 boxes.append(box)
-                masks.append(dict(box, segmentation=mask_rle(ids == segment['id'])))
+                masks.append(dict(box, segmentation=mask_to_rle(ids == segment['id'])))
         categories = [dict(cat) for cat in OBJECTS365_SAMPLE_CATEGORIES]
         write_json(base / 'annotations' / f'zhiyuan_objv2_{split}.json',
                    dict(images=images, annotations=boxes, categories=categories))

@@ -13,10 +13,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from seg.datasets.youtube_vis import official_to_coco_video
+from seg.structures.masks import mask_to_box, mask_to_rle
 from ..toy_video_data import TOY_VIDEO_CATEGORIES, _davis_palette, render_toy_video
-from ..youtube_vis import official_to_coco_video
 from .categories import VIPSEG_CATEGORIES, youtube_vis_categories
-from .images import Log, mask_bbox, mask_rle, write_jpeg, write_json
+from .images import Log, write_jpeg, write_json
 
 VIDEO_SPLIT_SIZES = dict(train=2, val=2)   # videos per split
 FRAMES_RANGE = (3, 4)                      # frames per video (inclusive)
@@ -88,9 +89,9 @@ def write_youtube_vis(root: Path, version: str, seed: int, log: Log) -> Dict[str
                     id=len(official['annotations']) + 1, video_id=video_id,
                     category_id=category_id, iscrowd=0, width=width, height=height,
                     length=len(frames),
-                    segmentations=[None if m is None else mask_rle(m) for m in obj['masks']],
+                    segmentations=[None if m is None else mask_to_rle(m) for m in obj['masks']],
                     areas=[None if m is None else int(m.sum()) for m in obj['masks']],
-                    bboxes=[None if m is None else [float(v) for v in mask_bbox(m)]
+                    bboxes=[None if m is None else [float(v) for v in mask_to_box(m, 'xywh')]
                             for m in obj['masks']]))
         if official['annotations'] is None:
             del official['annotations']
