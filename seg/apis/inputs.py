@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import torch
 
-from seg.datasets.panoptic_utils import read_image_file
 from seg.structures import SegDataSample
+from seg.utils.image_files import read_image_file
 
 ImageInput = Union[str, Path, np.ndarray]
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
