@@ -8,7 +8,10 @@
 IMAGE: image files or folders of images. CHECKPOINT: a converted checkpoint
 (tools/convert_checkpoint.py), a published OMG-Seg file (converted on the fly) or one written
 by tools/train.py. Writes DIR/<image name>_<task>.png per image and task (and
-DIR/<image name>_prompts.png with --points / --boxes), each with a legend.
+DIR/<image name>_prompts.png with --points / --boxes), each with a legend. Any image file
+OpenCV decodes (EXIF orientation applied; greyscale, palette, 16-bit and RGBA images accepted);
+images over seg.apis.inputs.MAX_IMAGE_PIXELS (25 MP, env OMGSEG_MAX_IMAGE_PIXELS) are refused.
+An image that cannot be read is reported on one line and skipped (exit status 2).
 """
 import argparse
 import sys
@@ -82,8 +85,14 @@ def main(argv=None) -> int:
                                  stuff_classes=args.stuff if args.vocabulary else ())
     tasks = ['panoptic', 'instance', 'semantic'] if args.task == 'all' else [args.task]
     out_dir = Path(args.out_dir)
+    failed = 0
     for path in images:
-        image = load_image(path, 'BGR')[..., ::-1].copy()  # RGB for drawing
+        try:
+            image = load_image(path, 'BGR')[..., ::-1].copy()  # RGB for drawing
+        except (ValueError, TypeError, OSError) as error:  # not an image, too large...
+            print(f'error: {error}', file=sys.stderr)
+            failed += 1
+            continue
         result = predictor.predict(image, task=tasks)
         for task in tasks:
             options = dict(score_thr=args.score_thr) if task == 'instance' else {}
@@ -96,8 +105,21 @@ def main(argv=None) -> int:
             target = save_image(out_dir / f'{path.stem}_prompts.png',
                                 draw_result(image, prompt_result))
             print(f'{path} -> {target}')
+    if failed:
+        print(f'{failed} of {len(images)} image(s) could not be read', file=sys.stderr)
+        return 2
     return 0
 
 
+def run(argv=None) -> int:
+    """``main`` for the command line: a bad input gives one line on stderr and exit status 2
+    (unreadable images are reported one by one, the others are still processed)."""
+    try:
+        return main(argv)
+    except (ValueError, TypeError, OSError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run())

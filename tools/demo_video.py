@@ -8,7 +8,9 @@ VIDEO: a video file (anything OpenCV reads) or a folder of frames (sorted by nam
 (MinVIS) inference with the config's ``video_cfg``: instance ids and colours are stable over the
 video. ``--first-frame-masks``: a DAVIS-style palette / greyscale PNG of the first frame (value
 k = object k, 0 background, 255 void) to follow those objects instead (VOS). Writes
-DIR/frames/<index>.png and DIR/<video name>_<task>.gif (or .mp4).
+DIR/frames/<index>.png and DIR/<video name>_<task>.gif (or .mp4). A video that ends before the
+frame count of its header is processed up to where it ends (with a warning); frames of different
+sizes in a folder, unreadable files and non-videos give one error line (exit status 2).
 """
 import argparse
 import sys
@@ -86,7 +88,7 @@ def write_animation(frames: List[np.ndarray], target: Path, fps: float) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from seg.apis import Predictor, draw_result, draw_vos, read_video, save_image
-    frames_bgr = read_video(args.video)[:args.max_frames]
+    frames_bgr = read_video(args.video, max_frames=args.max_frames)
     frames = [np.ascontiguousarray(frame[..., ::-1]) for frame in frames_bgr]  # RGB
     masks = ids = None
     if args.first_frame_masks:
@@ -112,5 +114,14 @@ def main(argv=None) -> int:
     return 0
 
 
+def run(argv=None) -> int:
+    """``main`` for the command line: a bad input gives one line on stderr and exit status 2."""
+    try:
+        return main(argv)
+    except (ValueError, TypeError, OSError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run())
