@@ -1,7 +1,30 @@
-"""Installable package for the OMG-Seg re-implementation (`seg`)."""
+"""Installable package for the OMG-Seg re-implementation (import names `omgseg` and `seg`).
+
+Besides the code, a regular install ships the configs and the class-names files inside the
+`omgseg` package (`site-packages/omgseg/configs`, `.../omgseg/ext`), so configs named
+`configs/...` and vocabularies named `ext/...` are found from any directory
+(`seg.utils.paths.resolve_data_path`). MANIFEST.in puts the same folders into source
+distributions.
+"""
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
+
+HERE = Path(__file__).resolve().parent
+# Folders of the checkout shipped as subpackages of `omgseg` (config files are Python files
+# without __init__.py: each folder is listed as a namespace package so that its files install).
+SHIPPED_FOLDERS = ('configs', 'ext')
+SHIPPED_DATA = ['*.py', '*.yml', '*.json', '*.md']
+
+
+def shipped_packages():
+    packages, package_dir = [], {}
+    for folder in SHIPPED_FOLDERS:
+        package = f'omgseg.{folder}'
+        package_dir[package] = folder
+        packages.append(package)
+        packages += [f'{package}.{sub}' for sub in find_namespace_packages(str(HERE / folder))]
+    return packages, package_dir
 
 
 def read_version() -> str:
@@ -29,6 +52,8 @@ EXTRAS_REQUIRE = {
     'dev': ['pytest>=7.4'],
 }
 
+SHIPPED_PACKAGES, SHIPPED_PACKAGE_DIR = shipped_packages()
+
 setup(
     name='omgseg',
     version=read_version(),
@@ -36,7 +61,9 @@ setup(
     long_description=Path(__file__).with_name('README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
-    packages=find_packages(include=['seg', 'seg.*']),
+    packages=find_packages(include=['seg', 'seg.*', 'omgseg']) + SHIPPED_PACKAGES,
+    package_dir=SHIPPED_PACKAGE_DIR,
+    package_data={package: SHIPPED_DATA for package in SHIPPED_PACKAGES},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

@@ -142,6 +142,21 @@ class Predictor:
                           logger='current')
         return cls(model, resize=_test_resize(cfg), device=device)
 
+    @classmethod
+    def from_pretrained(cls, name_or_path: Union[str, Path],
+                        config: Optional[Union[str, Path]] = None,
+                        device: Optional[Union[str, torch.device]] = None, vocabulary=None,
+                        cfg_options: Optional[dict] = None, revision: Optional[str] = None,
+                        index: Optional[Union[str, Path]] = None) -> 'Predictor':
+        """A released model by its model-index name (``'omg-seg-convl'``, ``python -m
+        seg.models list``) or a local checkpoint: downloaded through the Hugging Face hub
+        (cache, ``HF_HUB_OFFLINE``, ``revision``), converted once, cached; ``config`` replaces
+        the index's config. See :mod:`seg.apis.pretrained`."""
+        from .pretrained import from_pretrained
+        return from_pretrained(cls, name_or_path, config=config, device=device,
+                               vocabulary=vocabulary, cfg_options=cfg_options,
+                               revision=revision, index=index)
+
     # ------------------------------------------------------------------ vocabulary
     @property
     def class_names(self) -> Tuple[str, ...]:
