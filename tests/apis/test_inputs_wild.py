@@ -37,7 +37,6 @@ def predictor(tiny_cfg):
     cfg = copy.deepcopy(tiny_cfg)
     cfg['data_preprocessor']['type'] = 'VideoSegDataPreprocessor'
     cfg['video_cfg'] = dict(clip_size=2, clip_size_small=2)
-    cfg['panoptic_head']['enable_prompt_queries'] = True
     return Predictor.from_config(dict(model=cfg, test_pipeline=[
         dict(type='LoadImageFromFile'), dict(type='Resize', scale=(48, 48), keep_ratio=True),
         dict(type='PackSegInputs')]), device='cpu')
@@ -193,8 +192,6 @@ def test_tiny_and_thin_images(predictor, tmp_path, size):
     result = predictor.predict(str(path), task='all')
     assert result.panoptic.shape == size and result.semantic.shape == size
     assert result.instances.masks.shape[1:] == size
-    prompts = predictor.predict_prompts(points=[[0, 0]], boxes=[[0, 0, size[1], size[0]]])
-    assert prompts.masks.shape == (2, *size)
 
 
 def test_huge_image_file_is_refused_before_decoding(predictor, tmp_path, monkeypatch):
