@@ -63,9 +63,10 @@ def tiny_model_cfg(data_root: Path, num_queries: int = 8) -> dict:
                 positional_encoding=dict(num_feats=TINY_CHANNELS // 2, normalize=True)),
             positional_encoding=dict(num_feats=TINY_CHANNELS // 2, normalize=True),
             transformer_decoder=dict(num_layers=2, return_intermediate=True, layer_cfg=dict(
-                self_attn_cfg=attention, cross_attn_cfg=copy.deepcopy(attention), ffn_cfg=ffn)),
-            loss_objectness=dict(type='FocalLoss', use_sigmoid=True, loss_weight=2.0)),
-        panoptic_fusion_head=dict(type='OMGFusionHead'),
+                self_attn_cfg=attention, cross_attn_cfg=copy.deepcopy(attention), ffn_cfg=ffn))),
+        criterion=dict(type='SetCriterion',
+                       loss_objectness=dict(type='FocalLoss', use_sigmoid=True, loss_weight=2.0)),
+        postprocessor=dict(type='QueryPostprocessor'),
         train_cfg=dict(
             num_points=256, oversample_ratio=3.0, importance_sample_ratio=0.75,
             assigner=dict(type='HungarianAssigner', match_costs=[

@@ -8,7 +8,8 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from seg.registry import DATASETS, MODELS
+from seg.registry import DATASETS
+from seg.models import build_segmentor
 
 
 @pytest.fixture(scope='module')
@@ -26,7 +27,7 @@ def batch(toy_data_root):
 @pytest.fixture
 def model(tiny_cfg):
     torch.manual_seed(0)
-    segmentor = MODELS.build(tiny_cfg)
+    segmentor = build_segmentor(tiny_cfg)
     segmentor.init_weights()
     return segmentor
 
@@ -48,9 +49,9 @@ def test_bf16_inference_outputs_stay_close_to_fp32(model, batch):
         expected = model(**data, mode='tensor')
         with _bf16():
             got = model(**data, mode='tensor')
-    assert got['mask_preds'][-1].dtype == torch.bfloat16  # autocast really ran in bf16
-    for key in ('mask_preds', 'cls_preds'):
-        _within_range_fraction(got[key][-1], expected[key][-1], 0.05)
+    assert got.last.mask_logits.dtype == torch.bfloat16  # autocast really ran in bf16
+    for key in ('mask_logits', 'class_logits', 'objectness'):
+        _within_range_fraction(getattr(got.last, key), getattr(expected.last, key), 0.05)
 
 
 def test_bf16_training_step_stays_close_to_fp32(model, batch):

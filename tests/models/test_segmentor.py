@@ -7,6 +7,8 @@ from mmengine.dataset import pseudo_collate
 
 from seg.registry import DATASETS, MODELS
 from seg.utils.constants import INSTANCE_OFFSET
+from seg.models import build_segmentor, load_configured_vocabulary
+from seg.models.heads import DecoderOutput
 
 
 def build_dataset(data_root, split='train', resize=(96, 96)):
@@ -32,7 +34,7 @@ def train_batch(toy_data_root):
 @pytest.fixture
 def model(tiny_cfg):
     torch.manual_seed(0)
-    segmentor = MODELS.build(tiny_cfg)
+    segmentor = build_segmentor(tiny_cfg)
     segmentor.init_weights()
     return segmentor
 
@@ -41,17 +43,17 @@ def test_tensor_mode_returns_every_prediction_for_mixed_sizes(model, train_batch
     data = model.data_preprocessor(copy.deepcopy(train_batch), False)
     sizes = {tuple(img.shape[-2:]) for img in train_batch['inputs']}
     assert len(sizes) > 1, 'the toy images should have mixed sizes'
-    outputs = model(**data, mode='tensor')
+    output = model(**data, mode='tensor')
     batch, _, height, width = data['inputs'].shape
     num_layers = 2
-    assert len(outputs['cls_preds']) == len(outputs['mask_preds']) == num_layers + 1
-    for cls_pred, objectness, mask_pred in zip(outputs['cls_preds'], outputs['objectness'],
-                                               outputs['mask_preds']):
-        assert cls_pred.shape == (batch, 8, model.num_classes + 1)
-        assert objectness.shape == (batch, 8, 1)
-        assert mask_pred.shape == (batch, 8, height // 4, width // 4)
+    assert isinstance(output, DecoderOutput) and len(output.predictions) == num_layers + 1
+    for prediction in output.predictions:
+        assert prediction.class_logits.shape == (batch, 8, model.num_classes + 1)
+        assert prediction.objectness.shape == (batch, 8, 1)
+        assert prediction.mask_logits.shape == (batch, 8, height // 4, width // 4)
+    assert output.query_feat.shape == (batch, 8, 32)
     # The background logit is the cosine with the zero prototype.
-    assert torch.all(outputs['cls_preds'][-1][..., -1] == 0)
+    assert torch.all(output.last.class_logits[..., -1] == 0)
 
 
 def test_predict_mode_fills_all_predictions_at_original_size(model, toy_data_root):
@@ -110,7 +112,7 @@ def test_missing_embedding_file_names_the_gen_cls_command(tiny_cfg, tmp_path):
     cfg['text_embeddings'] = dict(cache_dir=str(tmp_path / 'empty'), generate_if_missing=False)
     cfg['config_path'] = 'configs/toy/omg_toy_coco_panoptic.py'
     with pytest.raises(FileNotFoundError, match='gen_cls.py configs/toy/omg_toy_coco_panoptic.py'):
-        MODELS.build(cfg)
+        build_segmentor(cfg)
 
 
 def test_embedding_file_of_another_vocabulary_is_rejected(tiny_cfg, tmp_path):
@@ -121,4 +123,17 @@ def test_embedding_file_of_another_vocabulary_is_rejected(tiny_cfg, tmp_path):
     save_text_embeddings(path, embeddings, ['a', 'b', 'c'], 'convnext_omg_test')
     cfg['text_embeddings'] = dict(file=str(path), generate_if_missing=False)
     with pytest.raises(ValueError, match='wrong.pth'):
-        MODELS.build(cfg)
+        build_segmentor(cfg)
+
+
+def test_constructor_reads_no_file_and_an_uninstalled_vocabulary_is_reported(tiny_cfg,
+                                                                          tmp_path):
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['vocabulary'] = dict(ann_file=str(tmp_path / 'not_there.json'))
+    cfg['text_embeddings'] = dict(file=str(tmp_path / 'not_there.pth'))
+    model = MODELS.build(cfg)  # neither file is read here
+    assert model.vocabulary is None
+    with pytest.raises(RuntimeError, match='build_segmentor'):
+        model(torch.zeros(1, 3, 32, 32), None, mode='tensor')
+    with pytest.raises(FileNotFoundError, match='not_there.json'):
+        load_configured_vocabulary(model)

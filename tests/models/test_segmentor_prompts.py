@@ -6,9 +6,11 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
+from seg.evaluation.click_protocol import ClickProtocol, add_click_ious
 from seg.evaluation.functional import mask_iou
 from seg.registry import DATASETS, MODELS
 from seg.utils.constants import INSTANCE_OFFSET
+from seg.models import build_segmentor
 
 
 def interactive_dataset(root, split, test_mode=False):
@@ -29,10 +31,10 @@ def interactive_dataset(root, split, test_mode=False):
 
 def build_model(cfg, **changes):
     cfg = copy.deepcopy(cfg)
-    cfg['panoptic_head']['enable_prompt_queries'] = True
+    cfg['prompt_encoder'] = dict(type='PromptEncoder')
     cfg.update(changes)
     torch.manual_seed(0)
-    model = MODELS.build(cfg)
+    model = build_segmentor(cfg)
     model.init_weights()
     return model
 
@@ -59,13 +61,13 @@ def test_prompt_batch_is_supervised_by_masks_only(tiny_cfg, prompt_batch):
         assert losses[f'{layer}loss_cls'].item() == 0
         assert losses[f'{layer}loss_mask'].item() > 0 and losses[f'{layer}loss_dice'].item() > 0
     sum(losses.values()).backward()
-    head = model.panoptic_head
-    assert head.pos_linear.weight.grad.abs().sum() > 0
-    assert head.pb_embedding.weight.grad[0].abs().sum() > 0  # clicks use the "box" type
-    assert head.query_feat.weight.grad.abs().sum() == 0  # semantic queries unused
+    encoder = model.prompt_encoder
+    assert encoder.pos_linear.weight.grad.abs().sum() > 0
+    assert encoder.pb_embedding.weight.grad[0].abs().sum() > 0  # clicks use the "box" type
+    assert model.panoptic_head.query_feat.weight.grad.abs().sum() == 0  # semantic queries unused
     # The same model's tensor mode decodes one query per prompt.
-    outputs = model(**model.data_preprocessor(copy.deepcopy(prompt_batch), False), mode='tensor')
-    assert outputs['mask_preds'][-1].shape[:2] == (2, 4)
+    output = model(**model.data_preprocessor(copy.deepcopy(prompt_batch), False), mode='tensor')
+    assert output.last.mask_logits.shape[:2] == (2, 4)
 
 
 def test_batches_mixing_prompt_and_semantic_samples_are_refused(tiny_cfg, prompt_batch,
@@ -88,9 +90,11 @@ def test_batches_mixing_prompt_and_semantic_samples_are_refused(tiny_cfg, prompt
 
 
 def test_prompted_masks_are_labelled_and_the_click_protocol_is_consistent(tiny_cfg, eval_batch):
-    model = build_model(tiny_cfg, interactive_test_cfg=dict(max_clicks=3, with_panoptic=True))
+    model = build_model(tiny_cfg, interactive_test_cfg=dict(with_panoptic=True))
     model.eval()
     samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False), mode='predict')
+    # The evaluation side drives the model through predict_prompts for clicks 2 and 3.
+    add_click_ious(model, copy.deepcopy(eval_batch), samples, ClickProtocol(max_clicks=3))
     for sample in samples:
         result, gt = sample.pred_prompts, sample.gt_instances
         count = len(sample.prompts)
@@ -103,10 +107,14 @@ def test_prompted_masks_are_labelled_and_the_click_protocol_is_consistent(tiny_c
         first = [mask_iou(p.numpy(), g.numpy()) for p, g in zip(result.masks, gt.masks)]
         np.testing.assert_allclose(result.click_ious[:, 0].numpy(), first)
         assert 'pred_panoptic_seg' in sample  # with_panoptic: one pass, both tasks
-    model.interactive_test_cfg = type(model.interactive_test_cfg)()  # defaults: 1 click
-    samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False), mode='predict')
-    assert 'click_ious' not in samples[0].pred_prompts
+    with model.inference_settings(interactive_test_cfg=dict(with_panoptic=False)):
+        samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False),
+                        mode='predict')
+    add_click_ious(model, copy.deepcopy(eval_batch), samples, ClickProtocol(max_clicks=1))
+    assert 'click_ious' not in samples[0].pred_prompts  # one click: the pipeline's prompts
     assert 'pred_panoptic_seg' not in samples[0]
+    with pytest.raises(KeyError, match='InteractiveMetric'):
+        build_model(tiny_cfg, interactive_test_cfg=dict(max_clicks=3))
 
 
 def test_runtime_vocabulary_changes_the_predicted_label_set(tiny_cfg, eval_batch,
@@ -115,15 +123,16 @@ def test_runtime_vocabulary_changes_the_predicted_label_set(tiny_cfg, eval_batch
     model.eval()
     names = ['cat', 'dog', 'bird, parrot']
     vocabulary = model.set_vocabulary(names, stuff_classes=['lawn'])
-    assert model.num_classes == 4 and model.panoptic_fusion_head.num_classes == 4
+    assert model.num_classes == 4 and model.panoptic_head.text_classifier.num_things == 3
     cached = isolated_cache / 'embeddings' / f'convnext_omg_test_{vocabulary.name}.pth'
     assert cached.is_file()
     samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False),
                     mode='predict')
     assert set(samples[0].pred_prompts.labels.tolist()) <= {0, 1, 2, 3}
-    model.interactive_test_cfg = type(model.interactive_test_cfg)(with_panoptic=True)
-    for sample in model(**model.data_preprocessor(copy.deepcopy(eval_batch), False),
-                        mode='predict'):
+    with model.inference_settings(interactive_test_cfg=dict(with_panoptic=True)):
+        samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False),
+                        mode='predict')
+    for sample in samples:
         labels = sample.pred_panoptic_seg.sem_seg % INSTANCE_OFFSET
         assert int(labels.max()) <= 4  # 4 = unassigned with K = 4
         assert bool((sample.pred_instances.labels < 3).all())  # the 3 thing classes
@@ -141,17 +150,17 @@ def test_open_vocab_fusion_is_switched_by_config(tiny_cfg, toy_data_root, eval_b
     captured = {}
 
     def capture(name):
-        def predict(mask_cls, mask_pred, samples, rescale=True):
-            captured[name] = mask_cls
+        def predict(class_logits, mask_logits, samples, num_things, rescale=True):
+            captured[name] = class_logits
             return [{} for _ in samples]
         return predict
 
     data = model.data_preprocessor(copy.deepcopy(eval_batch), False)
     for name, segmentor in (('on', model), ('off', off)):
         segmentor.eval()
-        monkeypatch.setattr(segmentor.panoptic_fusion_head, 'predict', capture(name))
-        segmentor.interactive_test_cfg = type(segmentor.interactive_test_cfg)(with_panoptic=True)
-        segmentor(**copy.deepcopy(data), mode='predict')
+        monkeypatch.setattr(segmentor.postprocessor, 'predict', capture(name))
+        with segmentor.inference_settings(interactive_test_cfg=dict(with_panoptic=True)):
+            segmentor(**copy.deepcopy(data), mode='predict')
     # Fused outputs are log-probabilities; the plain decoder's are logits with background 0.
     assert torch.allclose(captured['on'].exp().sum(-1), torch.ones(1), atol=1e-4)
     assert torch.all(captured['off'][..., -1] == 0)

@@ -9,7 +9,7 @@ and last mask logits, the cross-attention masks, and the same for a 2-frame clip
 import pytest
 import torch
 
-from seg.models.heads import OMGHead
+from seg.models.heads import OMGHead, PromptEncoder
 
 # Fixtures `reference_head_case` (the data file) and `reference_case_head` (the head built at the
 # case's reduced size, loaded strictly with its weights and text classifier) come from
@@ -37,8 +37,16 @@ def capture_cross_attention_masks(head):
     return masks, handles
 
 
-def test_state_dict_keys_match_the_reference(case, head):
+def packed_class_logits(output):
+    """Every prediction's class logits with the objectness appended (the reference's layout)."""
+    return torch.stack([torch.cat([p.class_logits, p.objectness], dim=-1)
+                        for p in output.predictions])
+
+
+def test_state_dict_keys_match_the_reference(case, head, reference_case_prompt_encoder):
     ours = {k: tuple(v.shape) for k, v in head.state_dict().items()}
+    ours.update({k: tuple(v.shape)
+                 for k, v in reference_case_prompt_encoder.state_dict().items()})
     reference = {k: tuple(v.shape) for k, v in case['head_state_dict'].items()}
     assert ours == reference
 
@@ -46,15 +54,16 @@ def test_state_dict_keys_match_the_reference(case, head):
 def test_image_predictions_match_reference(case, head):
     masks, handles = capture_cross_attention_masks(head)
     with torch.no_grad():
-        cls_preds, mask_preds, _ = head(case['image_feats'])
+        output = head(case['image_feats'])
+    mask_preds = [p.mask_logits for p in output.predictions]
     for handle in handles:
         handle.remove()
     for ours, expected in zip(masks, case['image_cross_attn_masks']):
         # Ours is (B*heads, Q, keys); the reference stores one head per image.
         ours = ours.unflatten(0, (expected.shape[0], -1))[:, 0]
         assert torch.equal(ours, expected)
-    assert len(cls_preds) == 4
-    torch.testing.assert_close(torch.stack(cls_preds), case['image_cls_pred'],
+    assert len(output.predictions) == 4
+    torch.testing.assert_close(packed_class_logits(output), case['image_cls_pred'],
                                atol=2e-3, rtol=1e-4)
     torch.testing.assert_close(torch.stack([mask_preds[0], mask_preds[-1]]),
                                case['image_mask_pred'], atol=2e-4, rtol=1e-4)
@@ -65,32 +74,35 @@ def test_clip_predictions_match_reference(case, head, monkeypatch):
     monkeypatch.setattr(head.pixel_decoder, 'forward', lambda feats: (mask_features, memories))
     masks, handles = capture_cross_attention_masks(head)
     with torch.no_grad():
-        cls_preds, mask_preds, _ = head([None] * 4, num_frames=2)
+        output = head([None] * 4, num_frames=2)
+    mask_preds = [p.mask_logits for p in output.predictions]
     for handle in handles:
         handle.remove()
     for ours, expected in zip(masks, case['video_cross_attn_masks']):
         ours = ours.unflatten(0, (expected.shape[0], -1))[:, 0]
         assert torch.equal(ours, expected)
     assert mask_preds[-1].shape == (1, 12, 2, 32, 40)
-    torch.testing.assert_close(torch.stack(cls_preds), case['video_cls_pred'],
+    torch.testing.assert_close(packed_class_logits(output), case['video_cls_pred'],
                                atol=2e-3, rtol=1e-4)
     torch.testing.assert_close(torch.stack([mask_preds[0], mask_preds[-1]]),
                                case['video_mask_pred'], atol=2e-4, rtol=1e-4)
 
 
 def test_paper_size_head_has_the_reference_parameter_shapes():
-    """ConvNeXt-L widths, 256 channels, 9 layers, 300 queries, D = 768 (reference section 7)."""
+    """ConvNeXt-L widths, 256 channels, 9 layers, 300 queries, D = 768 (the released model)."""
     feat = 256
     attention = dict(embed_dims=feat, num_heads=8, dropout=0.0, batch_first=True)
     head = OMGHead(
         in_channels=[192, 384, 768, 1536], feat_channels=feat, out_channels=feat,
-        num_things_classes=80, num_stuff_classes=53, num_queries=300,
+        num_queries=300,
         pixel_decoder=dict(type='MSDeformAttnPixelDecoder', num_outs=3),
         transformer_decoder=dict(num_layers=9, return_intermediate=True, layer_cfg=dict(
             self_attn_cfg=attention, cross_attn_cfg=attention,
             ffn_cfg=dict(embed_dims=feat, feedforward_channels=2048, num_fcs=2))),
-        clip_embed_dim=768, enable_prompt_queries=True)
+        clip_embed_dim=768)
     shapes = {key: tuple(value.shape) for key, value in head.state_dict().items()}
+    shapes.update({key: tuple(value.shape)
+                   for key, value in PromptEncoder(feat_channels=feat).state_dict().items()})
     expected = {
         'query_embed.weight': (300, 256), 'query_feat.weight': (300, 256),
         'level_embed.weight': (3, 256), 'mask_embed.4.weight': (256, 256),

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
 
-from seg.models.postprocess import (OMGFusionHead, VideoFramePostprocessor,
+from seg.models.postprocess import (QueryPostprocessor, VideoFramePostprocessor,
                                     match_proposals_to_objects)
 from seg.structures import SegDataSample
 from seg.utils.constants import INSTANCE_OFFSET
@@ -37,8 +37,8 @@ def test_clip_results_match_reference_video_predict(run):
     if run == 'iou_thr_low':
         test_cfg['iou_thr'] = reference['iou_thr_low']
         expected = reference['expected_iou_thr_low']
-    head = OMGFusionHead(num_things_classes=3, num_stuff_classes=2, test_cfg=test_cfg)
-    post = VideoFramePostprocessor(head, reference['mask_cls'], reference['objectness'])
+    postprocessor = QueryPostprocessor(test_cfg=test_cfg)
+    post = VideoFramePostprocessor(postprocessor, 3, reference['mask_cls'], reference['objectness'])
     masks = reference['mask_pred_stride4']  # (Q, T, h, w), as the head predicted the tube
     metas = reference['frame_metas']
     for t, meta in enumerate(metas):
@@ -71,10 +71,10 @@ def test_clip_results_match_reference_video_predict(run):
 def test_vps_ids_stay_with_their_query_when_another_query_drops_out():
     """Query 0 (a thing) vanishes in frame 1; query 1 must keep id 2 (the reference renumbers
     the survivors of each frame, so it would become 1)."""
-    head = OMGFusionHead(2, 1, test_cfg=dict(object_mask_thr=0.0, iou_thr=0.5))
+    postprocessor = QueryPostprocessor(test_cfg=dict(object_mask_thr=0.0, iou_thr=0.5))
     mask_cls = torch.full((3, 4), -10.0)
     mask_cls[0, 0] = mask_cls[1, 1] = mask_cls[2, 2] = 10.0  # thing, thing, stuff
-    post = VideoFramePostprocessor(head, mask_cls)
+    post = VideoFramePostprocessor(postprocessor, 2, mask_cls)
     meta = dict(img_shape=(8, 8), ori_shape=(8, 8))
     ids_of_query1 = []
     for frame in range(2):
@@ -90,10 +90,10 @@ def test_vps_ids_stay_with_their_query_when_another_query_drops_out():
 
 
 def test_track_scores_average_the_frames():
-    head = OMGFusionHead(1, 0, test_cfg=dict(panoptic_on=False, instance_on=True,
+    postprocessor = QueryPostprocessor(test_cfg=dict(panoptic_on=False, instance_on=True,
                                              max_per_image=1))
     mask_cls = torch.tensor([[5.0, -5.0]])
-    post = VideoFramePostprocessor(head, mask_cls)
+    post = VideoFramePostprocessor(postprocessor, 1, mask_cls)
     meta = dict(img_shape=(4, 4), ori_shape=(4, 4))
     scores = []
     for value in (2.0, 0.5):
@@ -105,10 +105,10 @@ def test_track_scores_average_the_frames():
 
 
 def test_vos_matches_proposals_to_first_frame_objects_and_propagates_them():
-    head = OMGFusionHead(1, 0, test_cfg=dict(panoptic_on=False))
+    postprocessor = QueryPostprocessor(test_cfg=dict(panoptic_on=False))
     mask_cls = torch.zeros(3, 2)
     objectness = torch.tensor([[3.0], [2.0], [-5.0]])
-    post = VideoFramePostprocessor(head, mask_cls, objectness, vos_on=True, num_proposals=2)
+    post = VideoFramePostprocessor(postprocessor, 1, mask_cls, objectness, vos_on=True, num_proposals=2)
     meta = dict(img_shape=(6, 6), ori_shape=(6, 6))
     first = SegDataSample(metainfo=meta)
     object_masks = torch.zeros(2, 6, 6, dtype=torch.bool)
@@ -129,8 +129,8 @@ def test_vos_matches_proposals_to_first_frame_objects_and_propagates_them():
 
 
 def test_vos_without_first_frame_objects_is_an_error():
-    head = OMGFusionHead(1, 0, test_cfg=dict(panoptic_on=False))
-    post = VideoFramePostprocessor(head, torch.zeros(2, 2), torch.zeros(2, 1), vos_on=True)
+    postprocessor = QueryPostprocessor(test_cfg=dict(panoptic_on=False))
+    post = VideoFramePostprocessor(postprocessor, 1, torch.zeros(2, 2), torch.zeros(2, 1), vos_on=True)
     with pytest.raises(KeyError, match='gt_instances'):
         post.frame(torch.zeros(2, 4, 4), SegDataSample(metainfo=dict(img_shape=(4, 4),
                                                                       ori_shape=(4, 4))))

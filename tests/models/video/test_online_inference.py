@@ -1,10 +1,13 @@
 """Tube splitting, MinVIS linking and online inference (bounded memory on a 200-frame video)."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
-from seg.models.postprocess import OMGFusionHead
+from seg.models import build_segmentor
+from seg.models.heads import DecoderOutput, QueryPredictions
+from seg.models.postprocess import QueryPostprocessor
 from seg.models.video import VideoInference, VideoInferenceConfig, match_embeddings, video_split
-from seg.registry import MODELS
 from seg.structures import SegDataSample
 from seg.testing.profiling import peak_tensor_memory
 
@@ -37,26 +40,19 @@ def test_match_embeddings_recovers_a_permutation():
     assert torch.equal(shuffle[permutation], torch.arange(30))
 
 
-class _PermutingModel(torch.nn.Module):
-    """Stand-in segmentor whose queries come out in a different, known order in every tube."""
+class _PermutingDecoder:
+    """Stand-in decoder whose queries come out in a different, known order in every tube."""
 
     def __init__(self, num_queries=6, num_things=2, num_stuff=1, seed=0):
-        super().__init__()
         generator = torch.Generator().manual_seed(seed)
         self.embeddings = torch.randn(num_queries, 8, generator=generator)
         self.logits = torch.randn(num_queries, num_things + num_stuff + 2, generator=generator)
         self.logits[:, :num_things + num_stuff] *= 4
         self.generator = generator
         self.permutations = []
-        self.panoptic_fusion_head = OMGFusionHead(
-            num_things, num_stuff, test_cfg=dict(object_mask_thr=0.0, iou_thr=0.0,
-                                                 instance_on=True))
-        self.panoptic_head = self._head
+        self.text_classifier = SimpleNamespace(num_things=num_things)
 
-    def extract_feat(self, clip):
-        return [clip]
-
-    def _head(self, feats, num_frames):
+    def __call__(self, feats, num_frames):
         queries = self.embeddings.shape[0]
         permutation = torch.randperm(queries, generator=self.generator)
         self.permutations.append(permutation)
@@ -65,23 +61,29 @@ class _PermutingModel(torch.nn.Module):
         for q in range(queries):
             masks[q, :, :, 2 * q:2 * q + 2] = 5.0
         # Output query i is base query permutation[i].
-        return ([self.logits[permutation][None]], [masks[permutation][None]],
-                self.embeddings[permutation][None] + 0.01)
+        logits = self.logits[permutation][None]
+        prediction = QueryPredictions(logits[..., :-1], logits[..., -1:],
+                                      masks[permutation][None])
+        return DecoderOutput([prediction], self.embeddings[permutation][None] + 0.01)
 
 
 def test_online_inference_links_tubes_back_to_one_query_order():
-    model = _PermutingModel()
+    decoder = _PermutingDecoder()
+    postprocessor = QueryPostprocessor(test_cfg=dict(object_mask_thr=0.0, iou_thr=0.0,
+                                                     instance_on=True))
     frames = torch.zeros(7, 3, 8, 12)
     meta = dict(img_shape=(8, 12), ori_shape=(8, 12), batch_input_shape=(8, 12))
     samples = [SegDataSample(metainfo=meta) for _ in range(7)]
     panoptic = {}
-    summary = VideoInference(model, dict(clip_size=3, clip_size_small=3)).run(
-        frames, samples, lambda t, out: panoptic.__setitem__(t, out['panoptic']))
-    assert len(model.permutations) == 3  # tubes 0-2, 3-4, 5-6 (near-equal split)
+    inference = VideoInference(lambda clip: [clip], decoder, postprocessor,
+                               dict(clip_size=3, clip_size_small=3))
+    summary = inference.run(frames, samples,
+                            lambda t, out: panoptic.__setitem__(t, out['panoptic']))
+    assert len(decoder.permutations) == 3  # tubes 0-2, 3-4, 5-6 (near-equal split)
     # Linked to the first tube's order, the tubes' logits average to the queries' own ones.
-    first_order = model.permutations[0]
-    torch.testing.assert_close(summary['mask_cls'], model.logits[first_order, :-1])
-    torch.testing.assert_close(summary['objectness'], model.logits[first_order, -1:])
+    first_order = decoder.permutations[0]
+    torch.testing.assert_close(summary['mask_cls'], decoder.logits[first_order, :-1])
+    torch.testing.assert_close(summary['objectness'], decoder.logits[first_order, -1:])
     assert sorted(panoptic) == list(range(7))
     for t in range(1, 7):
         assert torch.equal(panoptic[t], panoptic[0])
@@ -98,9 +100,10 @@ def _frames(start, stop, size=32):
 
 def test_online_inference_memory_does_not_grow_with_video_length(tiny_cfg, single_thread):
     torch.manual_seed(0)
-    model = MODELS.build(tiny_cfg).eval()
+    model = build_segmentor(tiny_cfg).eval()
     meta = dict(img_shape=(32, 32), ori_shape=(32, 32), batch_input_shape=(32, 32))
-    inference = VideoInference(model, dict(clip_size=5, max_cached_frames=0))
+    inference = VideoInference(model.extract_feat, model.panoptic_head, model.postprocessor,
+                               dict(clip_size=5, max_cached_frames=0))
     peaks, frames_seen = {}, {}
     for num_frames in (50, 200):
         samples = [SegDataSample(metainfo=meta) for _ in range(num_frames)]

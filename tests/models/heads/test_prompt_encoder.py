@@ -11,8 +11,8 @@ import torch
 from mmengine.structures import InstanceData
 
 from seg.models.heads import PromptEncoder, prompt_self_attention_mask
-from seg.models.heads.prompt_queries import stack_sample_prompts
 from seg.models.postprocess import restore_mask_logits
+from seg.models.tasks import stack_sample_prompts
 from seg.structures import SegDataSample
 
 REFERENCE_DIR = Path(__file__).parents[2] / 'data' / 'reference_small'
@@ -21,6 +21,13 @@ REFERENCE_DIR = Path(__file__).parents[2] / 'data' / 'reference_small'
 @pytest.fixture(scope='module')
 def prompt_case():
     return torch.load(REFERENCE_DIR / 'prompt_case_small.pth', weights_only=True)
+
+
+def encoder_like(reference: PromptEncoder, **settings) -> PromptEncoder:
+    """A prompt encoder with other settings and the reference case's parameters."""
+    encoder = PromptEncoder(feat_channels=reference.pos_linear.out_features, **settings)
+    encoder.load_state_dict(reference.state_dict())
+    return encoder.eval()
 
 
 def case_prompts(case, click_as_point: bool):
@@ -34,40 +41,42 @@ def case_prompts(case, click_as_point: bool):
 
 
 @pytest.mark.parametrize('click_as_point', [False, True])
-def test_encoding_matches_reference(prompt_case, reference_case_head, click_as_point):
+def test_encoding_matches_reference(prompt_case, reference_case_prompt_encoder, click_as_point):
     boxes, is_point = case_prompts(prompt_case, click_as_point)
-    queries = PromptEncoder()(reference_case_head, boxes, is_point, prompt_case['img_shapes'])
+    queries = reference_case_prompt_encoder(boxes, is_point, prompt_case['img_shapes'])
     for key in ('box_logits', 'position_encoding', 'query_embed', 'query_feat'):
         torch.testing.assert_close(queries[key], prompt_case[key], atol=1e-6, rtol=1e-6)
     assert torch.equal(queries['self_attn_mask'], prompt_case['self_attn_mask'])
 
 
 def test_prompt_forward_and_masks_match_reference(prompt_case, reference_case_head,
+                                                  reference_case_prompt_encoder,
                                                   reference_head_case):
     head = reference_case_head
     boxes, is_point = case_prompts(prompt_case, click_as_point=True)
-    queries = PromptEncoder()(head, boxes, is_point, prompt_case['img_shapes'])
+    queries = reference_case_prompt_encoder(boxes, is_point, prompt_case['img_shapes'])
     captured = []
     hooks = [layer.register_forward_pre_hook(
         lambda module, args, kwargs: captured.append(kwargs['cross_attn_mask']),
         with_kwargs=True) for layer in head.transformer_decoder.layers]
     with torch.no_grad():
-        cls_preds, mask_preds, _ = head(reference_head_case['image_feats'], queries=queries)
-        outputs = head.predict(reference_head_case['image_feats'],
-                               prompt_case['batch_input_shape'], queries=queries)
+        output = head(reference_head_case['image_feats'], queries=queries)
+        predicted = output.last.upsampled(prompt_case['batch_input_shape'])
     for hook in hooks:
         hook.remove()
+    mask_preds = [p.mask_logits for p in output.predictions]
     for ours, expected in zip(captured, prompt_case['cross_attn_masks']):
         assert torch.equal(ours.unflatten(0, (2, -1))[:, 0], expected)
+    cls_preds = [torch.cat([p.class_logits, p.objectness], -1) for p in output.predictions]
     torch.testing.assert_close(torch.stack(cls_preds), prompt_case['cls_pred'],
                                atol=2e-3, rtol=1e-4)
     torch.testing.assert_close(torch.stack([mask_preds[0], mask_preds[-1]]),
                                prompt_case['mask_pred'], atol=2e-4, rtol=1e-4)
-    torch.testing.assert_close(outputs['mask_cls'], prompt_case['predict_mask_cls'],
+    torch.testing.assert_close(predicted.class_logits, prompt_case['predict_mask_cls'],
                                atol=2e-3, rtol=1e-4)
     # The reference's interactive predict: crop to img_shape, resize to ori_shape, sigmoid > 0.5.
     for index, expected in enumerate(prompt_case['sam_masks']):
-        masks = restore_mask_logits(outputs['mask_pred'][index], prompt_case['img_shapes'][index],
+        masks = restore_mask_logits(predicted.mask_logits[index], prompt_case['img_shapes'][index],
                                     prompt_case['ori_shapes'][index]) > 0
         assert masks.shape == expected.shape
         assert (masks != expected).sum() <= 5
@@ -81,55 +90,60 @@ def test_self_attention_mask_is_block_diagonal():
         prompt_self_attention_mask(0)
 
 
-def test_prompts_are_decoded_independently(prompt_case, reference_case_head, reference_head_case):
+def test_prompts_are_decoded_independently(prompt_case, reference_case_head,
+                                           reference_case_prompt_encoder, reference_head_case):
     head, feats = reference_case_head, reference_head_case['image_feats']
-    encoder = PromptEncoder()
+    encoder = reference_case_prompt_encoder
     boxes, is_point = case_prompts(prompt_case, click_as_point=True)
     moved = boxes.clone()
     moved[:, 1] = torch.tensor([5.0, 5.0, 60.0, 40.0])
     with torch.no_grad():
-        first = head(feats, queries=encoder(head, boxes, is_point, prompt_case['img_shapes']))
-        second = head(feats, queries=encoder(head, moved, is_point, prompt_case['img_shapes']))
+        first = head(feats, queries=encoder(boxes, is_point, prompt_case['img_shapes']))
+        second = head(feats, queries=encoder(moved, is_point, prompt_case['img_shapes']))
+
+    def tensors(output):
+        return [t for p in output.predictions for t in (p.class_logits, p.objectness,
+                                                         p.mask_logits)]
     others = [0, 2, 3]
-    for before, after in zip(first[0] + first[1], second[0] + second[1]):
+    for before, after in zip(tensors(first), tensors(second)):
         torch.testing.assert_close(after[:, others], before[:, others], atol=1e-5, rtol=1e-5)
-    assert not torch.allclose(first[1][-1][:, 1], second[1][-1][:, 1])
+    assert not torch.allclose(first.last.mask_logits[:, 1], second.last.mask_logits[:, 1])
 
 
-def test_point_and_box_encodings(reference_case_head):
-    head = reference_case_head
+def test_point_and_box_encodings(reference_case_prompt_encoder):
+    encoder = reference_case_prompt_encoder
     shapes = [(100, 200)]
     click = torch.tensor([[[50.0, 40.0, 50.0, 40.0]]])
     pseudo_box = torch.tensor([[[47.0, 37.0, 53.0, 43.0]]])
-    as_click = PromptEncoder()(head, click, torch.tensor([[True]]), shapes)
-    as_box = PromptEncoder()(head, pseudo_box, torch.tensor([[False]]), shapes)
+    as_click = encoder(click, torch.tensor([[True]]), shapes)
+    as_box = encoder(pseudo_box, torch.tensor([[False]]), shapes)
     # A click is its 6x6 pseudo box, normalised by the image size as (cx, cy, w, h).
     torch.testing.assert_close(as_click['box_logits'].sigmoid(),
                                torch.tensor([[[0.25, 0.4, 0.03, 0.06]]]))
     torch.testing.assert_close(as_click['query_embed'], as_box['query_embed'])
     # Reference default: every prompt uses the "box" type embedding (index 0).
     assert torch.equal(as_click['query_feat'], as_box['query_feat'])
-    typed = PromptEncoder(point_type_embedding=True)(head, click, torch.tensor([[True]]), shapes)
-    expected = head.pb_embedding.weight[1] + head.mask_tokens.weight[0]
+    typed = encoder_like(encoder, point_type_embedding=True)(click, torch.tensor([[True]]),
+                                                             shapes)
+    expected = encoder.pb_embedding.weight[1] + encoder.mask_tokens.weight[0]
     torch.testing.assert_close(typed['query_feat'][0, 0], expected)
-    whole = PromptEncoder()(head, torch.tensor([[[0.0, 0.0, 200.0, 100.0]]]),
-                            torch.tensor([[False]]), shapes)
+    whole = encoder(torch.tensor([[[0.0, 0.0, 200.0, 100.0]]]), torch.tensor([[False]]), shapes)
     torch.testing.assert_close(whole['box_logits'].sigmoid(),
                                torch.tensor([[[0.5, 0.5, 1.0, 1.0]]]))
     assert not torch.allclose(whole['query_embed'], as_box['query_embed'])
 
 
-def test_training_jitter_stays_within_the_reference_bound(reference_case_head):
-    encoder = PromptEncoder(noise_scale=0.4, noise_damping=0.01)
+def test_training_jitter_stays_within_the_reference_bound(reference_case_prompt_encoder):
+    encoder = encoder_like(reference_case_prompt_encoder, noise_scale=0.4, noise_damping=0.01)
     boxes = torch.tensor([[[20.0, 10.0, 120.0, 60.0]]]).expand(1, 64, 4).contiguous()
     is_point = torch.zeros(1, 64, dtype=torch.bool)
     torch.manual_seed(0)
-    jittered = encoder(reference_case_head, boxes, is_point, [(100, 200)], training=True)
+    jittered = encoder.train()(boxes, is_point, [(100, 200)])
     clean = encoder.normalised_boxes(boxes, is_point, [(100, 200)])
     offset = (jittered['box_logits'].sigmoid() - clean).abs()
     bound = 0.4 * 0.01 * torch.tensor([0.25, 0.25, 0.5, 0.5])  # (w/2, h/2, w, h)
     assert bool((offset <= bound + 1e-6).all()) and bool((offset > 0).any())
-    frozen = encoder(reference_case_head, boxes, is_point, [(100, 200)], training=False)
+    frozen = encoder.eval()(boxes, is_point, [(100, 200)])
     torch.testing.assert_close(frozen['box_logits'].sigmoid(), clean)
 
 

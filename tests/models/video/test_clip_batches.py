@@ -1,4 +1,4 @@
-"""The segmentor on clips: tube losses and matching on generated toy clips, and after a short
+"""Clip batches (``ClipTask`` through the segmentor): tube targets and matching, losses,
 training, VOS reproducing the given first-frame masks and VPS ids constant over the video."""
 import copy
 
@@ -9,9 +9,9 @@ from mmengine.dataset import pseudo_collate
 
 from seg.datasets import VIPSegDataset
 from seg.models.heads import video_panoptic_targets
-from seg.registry import MODELS
 from seg.testing.toy_video_data import generate_toy_video_dataset
 from seg.utils.constants import INSTANCE_OFFSET
+from seg.models import build_segmentor
 
 FRAME_SCALE = (48, 32)  # toy frames at half size: fast on CPU
 
@@ -46,7 +46,7 @@ def video_model(tiny_cfg, num_proposals=8):
     cfg['video_cfg'] = dict(clip_size=3, clip_size_small=3, vos_on=True,
                             num_proposals=num_proposals)
     torch.manual_seed(0)
-    return MODELS.build(cfg)
+    return build_segmentor(cfg)
 
 
 def dataset(root, train):
@@ -68,8 +68,8 @@ def test_tube_losses_on_generated_clips(tiny_cfg, video_root, single_thread):
     sum(losses.values()).backward()
     assert model.panoptic_head.query_feat.weight.grad.abs().sum() > 0
 
-    outputs = model(**data, mode='tensor')
-    assert outputs['mask_preds'][-1].shape == (2, 8, 2, 8, 16)  # one tube per query
+    output = model(**data, mode='tensor')
+    assert output.last.mask_logits.shape == (2, 8, 2, 8, 16)  # one tube per query
 
 
 def test_tubes_are_matched_as_whole_clips(tiny_cfg, video_root):
@@ -84,13 +84,12 @@ def test_tubes_are_matched_as_whole_clips(tiny_cfg, video_root):
     owner = torch.randperm(num_queries, generator=torch.Generator().manual_seed(1))
     owner = owner[:num_targets]  # query owner[k] predicts tube k
     mask_pred = torch.full((1, num_queries) + tubes.shape[1:], -8.0)
-    cls_pred = torch.zeros(1, num_queries, 5 + 2)
+    class_logits = torch.zeros(1, num_queries, 5 + 1)
     for target, query in enumerate(owner.tolist()):
         mask_pred[0, query] = tubes[target].float() * 16 - 8
-        cls_pred[0, query, labels[target]] = 10.0
-    criterion = model.panoptic_head.criterion
-    ((queries, targets),) = criterion.match(
-        cls_pred, mask_pred.flatten(2, 3), [dict(labels=labels, masks=tubes.flatten(1, 2))])
+        class_logits[0, query, labels[target]] = 10.0
+    ((queries, targets),) = model.criterion.match(
+        class_logits, mask_pred.flatten(2, 3), [dict(labels=labels, masks=tubes.flatten(1, 2))])
     assert torch.equal(owner[targets], queries)
 
 

@@ -1,4 +1,5 @@
-"""OMGFusionHead: configuration, batching, crop/resize, and equivalence with the reference."""
+"""QueryPostprocessor: configuration, batching, crop/resize, and equivalence with the reference
+(upstream OMGFusionHead)."""
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seg.models.postprocess import OMGFusionHead, panoptic_postprocess
+from seg.models.postprocess import PostprocessConfig, QueryPostprocessor, panoptic_postprocess
 from seg.registry import MODELS
 from seg.structures import SegDataSample
 
@@ -26,57 +27,68 @@ def random_outputs(batch=2, queries=5, num_classes=4, size=(8, 10), seed=0):
     return mask_cls, mask_pred
 
 
-def test_registered_parameter_free_module_with_default_switches():
-    head = MODELS.build(dict(type='OMGFusionHead', num_things_classes=3, num_stuff_classes=1))
-    assert isinstance(head, OMGFusionHead)
-    assert list(head.parameters()) == []
+def test_registered_under_both_names_with_default_switches():
+    for name in ('QueryPostprocessor', 'OMGFusionHead'):  # the reference's name still builds
+        postprocessor = MODELS.build(dict(type=name))
+        assert isinstance(postprocessor, QueryPostprocessor)
+        assert postprocessor.cfg == PostprocessConfig()
     mask_cls, mask_pred = random_outputs()
-    results = head.predict(mask_cls, mask_pred, samples(((8, 10), (8, 10)), ((6, 9), (12, 18))))
-    assert [sorted(result) for result in results] == [['pan_results'], ['pan_results']]
+    results = postprocessor.predict(mask_cls, mask_pred,
+                                    samples(((8, 10), (8, 10)), ((6, 9), (12, 18))), num_things=3)
+    assert [sorted(result) for result in results] == [['panoptic'], ['panoptic']]
 
 
 def test_outputs_follow_switches_and_are_cropped_then_resized_to_ori_shape():
-    head = OMGFusionHead(3, 1, test_cfg=dict(instance_on=True, semantic_on=True,
-                                             object_mask_thr=0.0))
+    postprocessor = QueryPostprocessor(test_cfg=dict(instance_on=True, semantic_on=True,
+                                                     object_mask_thr=0.0))
     mask_cls, mask_pred = random_outputs()
-    results = head.predict(mask_cls, mask_pred, samples(((8, 10), (4, 5)), ((6, 9), (12, 18))))
+    results = postprocessor.predict(mask_cls, mask_pred,
+                                    samples(((8, 10), (4, 5)), ((6, 9), (12, 18))), num_things=3)
     for result, ori_shape in zip(results, [(4, 5), (12, 18)]):
-        assert sorted(result) == ['ins_results', 'pan_results', 'sem_results']
-        assert result['pan_results'].sem_seg.shape == (1, *ori_shape)
-        assert result['pan_results'].sem_seg.dtype == torch.int32
-        assert result['sem_results'].sem_seg.shape == (1, *ori_shape)
-        assert result['sem_results'].sem_seg.dtype == torch.int64
-        assert result['ins_results'].masks.shape[1:] == ori_shape
+        assert sorted(result) == ['instances', 'panoptic', 'semantic']
+        assert result['panoptic'].sem_seg.shape == (1, *ori_shape)
+        assert result['panoptic'].sem_seg.dtype == torch.int32
+        assert result['semantic'].sem_seg.shape == (1, *ori_shape)
+        assert result['semantic'].sem_seg.dtype == torch.int64
+        assert result['instances'].masks.shape[1:] == ori_shape
 
 
 def test_without_rescale_results_are_the_cropped_logits_fused():
-    head = OMGFusionHead(3, 1, test_cfg=dict(object_mask_thr=0.0, iou_thr=0.3))
+    postprocessor = QueryPostprocessor(test_cfg=dict(object_mask_thr=0.0, iou_thr=0.3))
     mask_cls, mask_pred = random_outputs()
-    results = head.predict(mask_cls, mask_pred, samples(((6, 9), (50, 50)), ((8, 7), (1, 1))),
-                           rescale=False)
+    results = postprocessor.predict(mask_cls, mask_pred,
+                                    samples(((6, 9), (50, 50)), ((8, 7), (1, 1))), num_things=3,
+                                    rescale=False)
     for index, (height, width) in enumerate([(6, 9), (8, 7)]):
         expected = panoptic_postprocess(mask_cls[index], mask_pred[index, :, :height, :width],
                                         3, 1, object_mask_thr=0.0, iou_thr=0.3)
-        assert torch.equal(results[index]['pan_results'].sem_seg[0], expected)
+        assert torch.equal(results[index]['panoptic'].sem_seg[0], expected)
 
 
-def test_unknown_test_cfg_key_is_rejected():
+def test_settings_are_a_frozen_config_updated_by_copy():
+    config = PostprocessConfig.build(dict(iou_thr=0.5))
+    updated = config.updated(dict(instance_on=True))
+    assert (config.instance_on, updated.instance_on, updated.iou_thr) == (False, True, 0.5)
     with pytest.raises(KeyError, match='iou_threshold'):
-        OMGFusionHead(3, 1, test_cfg=dict(iou_threshold=0.5))
+        QueryPostprocessor(test_cfg=dict(iou_threshold=0.5))
+    with pytest.raises(KeyError, match='iou_threshold'):
+        config.updated(dict(iou_threshold=0.5))
 
 
-def test_class_count_mismatch_is_rejected():
-    head = OMGFusionHead(num_things_classes=3, num_stuff_classes=2)
+def test_things_count_outside_the_classes_is_rejected():
     mask_cls, mask_pred = random_outputs(num_classes=4)
-    with pytest.raises(ValueError, match='class columns'):
-        head.predict(mask_cls, mask_pred, samples(((8, 10), (8, 10)), ((8, 10), (8, 10))))
+    with pytest.raises(ValueError, match='num_things=5'):
+        QueryPostprocessor().predict(mask_cls, mask_pred,
+                                     samples(((8, 10), (8, 10)), ((8, 10), (8, 10))),
+                                     num_things=5)
 
 
 def test_missing_ori_shape_is_reported():
-    head = OMGFusionHead(3, 1)
     mask_cls, mask_pred = random_outputs(batch=1)
     with pytest.raises(KeyError, match='ori_shape'):
-        head.predict(mask_cls, mask_pred, [SegDataSample(metainfo=dict(img_shape=(8, 10)))])
+        QueryPostprocessor().predict(mask_cls, mask_pred,
+                                     [SegDataSample(metainfo=dict(img_shape=(8, 10)))],
+                                     num_things=3)
 
 
 def canonical_order(scores, labels, mask_area):
@@ -103,17 +115,18 @@ def test_matches_reference_fusion_on_case_small(run):
     # The reference head.predict resizes the stride-4 logits to the padded batch input size.
     mask_pred = F.interpolate(reference['mask_pred_stride4'], size=metas[0]['batch_input_shape'],
                               mode='bilinear', align_corners=False)
-    head = OMGFusionHead(num_things_classes=3, num_stuff_classes=2, test_cfg=test_cfg)
-    results = head.predict(reference['mask_cls'], mask_pred,
-                           [SegDataSample(metainfo=meta) for meta in metas], rescale=True)
+    postprocessor = QueryPostprocessor(test_cfg=test_cfg)
+    results = postprocessor.predict(reference['mask_cls'], mask_pred,
+                                    [SegDataSample(metainfo=meta) for meta in metas],
+                                    num_things=3, rescale=True)
 
     for result, expected_panoptic, expected_instances in zip(
             results, expected['panoptic_seg'], expected['instances']):
-        panoptic = result['pan_results'].sem_seg
+        panoptic = result['panoptic'].sem_seg
         assert panoptic.shape == expected_panoptic.shape
         assert int((panoptic != expected_panoptic.to(torch.int32)).sum()) <= 3
 
-        instances = result['ins_results']
+        instances = result['instances']
         mask_area = instances.masks.flatten(1).sum(1)
         order = canonical_order(instances.scores, instances.labels, mask_area)
         expected_order = expected_instances['canonical_order']
