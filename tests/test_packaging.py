@@ -13,6 +13,8 @@ import sysconfig
 import textwrap
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # What setup.py needs to build the distribution (MANIFEST.in / setup.py say what ships).
 SOURCE_ITEMS = ('setup.py', 'MANIFEST.in', 'README.md', 'INSTALL.md', 'seg', 'omgseg',
@@ -101,3 +103,36 @@ def test_regular_install_runs_a_packaged_config_from_another_directory(tmp_path)
     told = '\n'.join(report['warnings']) + run.stderr
     assert re.search(r'checkpoint', told, re.I) and re.search(r'random', told, re.I), told
     assert not list(elsewhere.iterdir()), 'the run wrote into the current directory'
+
+
+def test_omgseg_is_the_seg_package_under_another_name(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))  # the checkout's omgseg/ (editable or not)
+    import importlib
+
+    import seg.apis
+    import seg.utils.paths
+    omgseg_apis = importlib.import_module('omgseg.apis')
+    assert omgseg_apis is seg.apis
+    assert omgseg_apis.Predictor is seg.apis.Predictor
+    assert importlib.import_module('omgseg.utils.paths') is seg.utils.paths
+    assert seg.apis.__spec__.name == 'seg.apis'  # seg's own modules keep their identity
+    assert importlib.import_module('omgseg').__version__ == importlib.import_module(
+        'seg').__version__
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module('omgseg.no_such_module')
+
+
+def test_shipped_paths_resolve_from_any_directory(tmp_path, monkeypatch):
+    from seg.utils.paths import package_data_root, resolve_data_path
+    monkeypatch.chdir(tmp_path)
+    name = 'configs/toy/omg_toy_coco_panoptic.py'
+    assert resolve_data_path(name) == package_data_root() / name
+    assert resolve_data_path('ext/class_names/coco_panoptic.json').is_file()
+    local = tmp_path / name  # a file of the same relative name here takes precedence
+    local.parent.mkdir(parents=True)
+    local.write_text('model = None\n')
+    assert resolve_data_path(name).resolve() == local
+    with pytest.raises(FileNotFoundError, match='neither relative to .* nor in the package'):
+        resolve_data_path('ext/class_names/missing.json')
+    with pytest.raises(FileNotFoundError, match='no such file'):
+        resolve_data_path('data/elsewhere.json')  # not a shipped folder: no package lookup
