@@ -14,7 +14,11 @@ Tasks (all values are fractions in [0, 1]; -1 where COCO says undefined; null = 
                                       [--nproc N]
   davis                               --davis-root DIR --results-dir DIR [--set val]
                                       [--resolution 480p]
-A table is printed; `--out` writes the full result as JSON. `--nproc N` evaluates images or
+A table is printed; `--out` writes the full result as JSON. Damaged or inconsistent inputs
+(unreadable / truncated PNGs, PNGs of the wrong size or mode, json without a needed key, ids
+missing from PNGs, duplicate image or video ids, predictions for images the ground truth does
+not have, an empty prediction set) stop the run with one line `error: ...` naming the file, and
+exit status 2. `--nproc N` evaluates images or
 videos in N processes (forked on Linux); the result is identical to --nproc 1.
 """
 import argparse
@@ -198,5 +202,21 @@ def main(argv: Optional[List[str]] = None, echo: Callable[[str], None] = print) 
     return result
 
 
+# What damaged input files raise (json.JSONDecodeError is a ValueError; PIL and OpenCV raise
+# OSError or ValueError); anything else is a bug and keeps its traceback.
+INPUT_ERRORS = (ValueError, KeyError, OSError)
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    """The command line: exit status 0, or 2 with one line on stderr for a bad input."""
+    try:
+        main(argv)
+    except INPUT_ERRORS as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f'error: {message}'.replace('\n', ' '), file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    sys.exit(run(sys.argv[1:]))

@@ -12,6 +12,7 @@ from seg.structures.masks import masks_to_rles
 from seg.structures.masks import masks_to_rles as encode_masks  # noqa: F401  (metrics' name)
 from seg.utils.json_files import read_json
 from .formats import PathLike, require_key
+from .input_checks import check_results_list
 
 DEFAULT_MAX_DETS = (1, 10, 100)
 
@@ -134,4 +135,5 @@ def evaluate_coco_instance(gt_json: PathLike, pred_json: PathLike,
     results = read_json(pred_json)
     if not isinstance(results, list):
         raise ValueError(f'{pred_json}: expected a list of COCO results')
+    check_results_list(gt_dataset, results, gt_json, pred_json, 'images', 'image_id')
     return coco_mask_ap(quiet_coco(gt_dataset), results, max_dets, where=str(pred_json))

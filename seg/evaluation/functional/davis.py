@@ -15,7 +15,8 @@ from typing import Dict, Tuple
 import cv2
 import numpy as np
 
-from .formats import PathLike, read_label_png, with_progress
+from .formats import PathLike, with_progress
+from .input_checks import check_davis_results, read_label_map
 
 BOUNDARY_THRESHOLD = 0.008
 DAVIS_VOID = 255
@@ -128,6 +129,14 @@ def davis_summary(per_object: Dict[str, Tuple[np.ndarray, np.ndarray]]) -> dict:
     return {'global': {key: overall[key] for key in GLOBAL_KEYS}, 'per_object': rows}
 
 
+def _read_frame(path: Path, shape) -> np.ndarray:
+    """One indexed PNG (GT or result), of the GT frame's shape when given."""
+    labels = read_label_map(path)
+    if shape is not None and labels.shape != shape:
+        raise ValueError(f'{path}: result of size {labels.shape}, the annotation is {shape}')
+    return labels
+
+
 def evaluate_davis(davis_root: PathLike, results_dir: PathLike, subset: str = 'val',
                    resolution: str = '480p', progress: bool = False) -> dict:
     """Semi-supervised J&F of indexed-PNG results `<results_dir>/<sequence>/<frame>.png`."""
@@ -136,15 +145,16 @@ def evaluate_davis(davis_root: PathLike, results_dir: PathLike, subset: str = 'v
     if not list_file.is_file():
         raise FileNotFoundError(f'DAVIS sequence list not found: {list_file}')
     sequences = [line.strip() for line in list_file.read_text().splitlines() if line.strip()]
+    check_davis_results(results_dir, sequences)
     per_object = {}
     for sequence in with_progress(sequences, progress, len(sequences), 'DAVIS'):
         frames = sorted((davis_root / 'Annotations' / resolution / sequence).glob('*.png'))
         if not frames:
             raise FileNotFoundError(f'no annotations for sequence {sequence} in '
                                     f'{davis_root / "Annotations" / resolution / sequence}')
-        gt = np.stack([read_label_png(path) for path in frames])
+        gt = np.stack([_read_frame(path, None) for path in frames])
         pred = np.stack([np.zeros_like(gt[0]) if t in (0, len(frames) - 1) else
-                         read_label_png(results_dir / sequence / path.name)
+                         _read_frame(results_dir / sequence / path.name, gt[t].shape)
                          for t, path in enumerate(frames)])
         for obj, scores in evaluate_sequence(gt, pred, where=f'sequence {sequence}').items():
             per_object[f'{sequence}_{obj}'] = scores

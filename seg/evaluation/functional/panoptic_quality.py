@@ -21,6 +21,7 @@ import numpy as np
 from seg.structures.panoptic_io import read_panoptic_png
 from seg.utils.json_files import read_json
 from .formats import PathLike, VOID_SEGMENT_ID, map_in_processes, require_key
+from .input_checks import check_panoptic_json
 
 UNDEFINED = -1.0  # value reported for an average over zero categories
 
@@ -249,6 +250,10 @@ def pq_image_stats(gt_ids: np.ndarray, gt_segments: Sequence[dict], pred_ids: np
     if absent.size:
         raise KeyError(f'{where} (prediction): segment id(s) {pred.ids[absent][:5].tolist()} '
                        'listed in the json but absent from the PNG')
+    absent = np.nonzero(counts[1:, :].sum(axis=1) == 0)[0]
+    if absent.size:
+        raise KeyError(f'{where} (GT): segment id(s) {gt.ids[absent][:5].tolist()} listed in '
+                       'the json but absent from the PNG')
     return match_segments(counts, gt, pred.category, len(categories))
 
 
@@ -331,6 +336,7 @@ def evaluate_coco_panoptic(gt_json: PathLike, gt_dir: PathLike, pred_json: PathL
     gt = read_json(gt_json)
     pred = read_json(pred_json)
     categories = PanopticCategories.from_coco(require_key(gt, 'categories', str(gt_json)))
+    check_panoptic_json(gt, pred, gt_json, pred_json)
     pred_by_image = {}
     for annotation in require_key(pred, 'annotations', str(pred_json)):
         pred_by_image[require_key(annotation, 'image_id', str(pred_json))] = annotation

@@ -10,7 +10,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from seg.utils.json_files import read_json
-from .formats import PathLike, read_label_png, with_progress
+from .formats import PathLike, with_progress
+from .input_checks import check_label_range, check_semantic_files, read_label_map
 from .panoptic_quality import PanopticCategories, segment_indices, segment_table
 
 Areas = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -100,7 +101,9 @@ def evaluate_semantic(gt_dir: PathLike, pred_dir: PathLike, meta_json: Optional[
     meta: Dict = read_json(meta_json) if meta_json is not None else {}
     class_names = meta.get('classes')
     if class_names is None and num_classes is None:
-        raise ValueError('give either a meta json with `classes` or num_classes')
+        raise ValueError(f'{meta_json}: missing key \'classes\' (or give num_classes)'
+                         if meta_json is not None else
+                         'give either a meta json with `classes` or num_classes')
     if num_classes is None:
         num_classes = len(class_names)
     elif class_names is not None and len(class_names) != num_classes:
@@ -112,13 +115,17 @@ def evaluate_semantic(gt_dir: PathLike, pred_dir: PathLike, meta_json: Optional[
     files = meta.get('files') or sorted(p.name for p in gt_dir.glob('*.png'))
     if not files:
         raise FileNotFoundError(f'no PNG label maps found in {gt_dir}')
+    check_semantic_files(files, gt_dir, pred_dir, str(meta_json) if meta.get('files')
+                         else str(gt_dir))
     totals = [np.zeros(num_classes, np.int64) for _ in range(4)]
     for name in with_progress(files, progress, len(files), 'mIoU'):
-        label = read_label_png(gt_dir / name)
+        label = read_label_map(gt_dir / name)
         if meta.get('reduce_zero_label', False):
             label = reduce_zero_label(label, ignore_index)
-        areas = intersect_and_union(read_label_png(pred_dir / name), label, num_classes,
-                                    ignore_index, where=str(gt_dir / name))
+        pred = read_label_map(pred_dir / name)
+        check_label_range(pred, num_classes, ignore_index, pred_dir / name)
+        areas = intersect_and_union(pred, label, num_classes, ignore_index,
+                                    where=f'{pred_dir / name} (GT {gt_dir / name})')
         for total, area in zip(totals, areas):
             total += area
     return semantic_metrics(*totals, class_names=class_names)

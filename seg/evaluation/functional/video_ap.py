@@ -19,6 +19,7 @@ from pycocotools.cocoeval import COCOeval
 from seg.utils.json_files import read_json
 from .coco_ap import DEFAULT_MAX_DETS, check_max_dets, quiet_coco, summarize_cocoeval
 from .formats import PathLike, require_key
+from .input_checks import check_results_list
 
 YTVIS_AREA_RANGES = [[0 ** 2, 1e5 ** 2], [0 ** 2, 128 ** 2], [128 ** 2, 256 ** 2],
                      [256 ** 2, 1e5 ** 2]]
@@ -181,5 +182,7 @@ def evaluate_youtube_vis(gt_json: PathLike, pred_json: PathLike,
     results = read_json(pred_json)
     if not isinstance(results, list):
         raise ValueError(f'{pred_json}: expected a list of track results')
-    gt_coco = video_gt_coco(read_json(gt_json), str(gt_json))
+    gt = read_json(gt_json)
+    check_results_list(gt, results, gt_json, pred_json, 'videos', 'video_id')
+    gt_coco = video_gt_coco(gt, str(gt_json))
     return youtube_vis_ap(gt_coco, results, max_dets, where=str(pred_json))

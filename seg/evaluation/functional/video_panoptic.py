@@ -26,6 +26,7 @@ import numpy as np
 from seg.structures.panoptic_io import read_panoptic_png
 from seg.utils.json_files import read_json
 from .formats import PathLike, map_in_processes, require_key
+from .input_checks import check_vipseg_json
 from .panoptic_quality import (PanopticCategories, PQStat, SegmentTable, match_segments,
                                pair_counts, pq_summary, segment_indices)
 from .stq import STQuality
@@ -243,6 +244,7 @@ def read_vipseg(gt_json: PathLike, gt_dir: PathLike, pred_json: PathLike, pred_d
     gt = read_json(gt_json)
     pred = read_json(pred_json)
     categories = PanopticCategories.from_coco(require_key(gt, 'categories', str(gt_json)))
+    check_vipseg_json(gt, pred, gt_json, pred_json)
     gt_frames = {a['video_id']: a['annotations'] for a in require_key(gt, 'annotations',
                                                                        str(gt_json))}
     pred_frames = {a['video_id']: a['annotations'] for a in require_key(pred, 'annotations',
