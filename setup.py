@@ -49,7 +49,7 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    'dev': ['pytest>=7.4'],
+    'dev': ['pytest>=7.4', 'hypothesis>=6.0'],
 }
 
 SHIPPED_PACKAGES, SHIPPED_PACKAGE_DIR = shipped_packages()
