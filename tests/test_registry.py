@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from seg.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS, TASK_UTILS, TRANSFORMS
+from seg.models import build_segmentor
 
 TINY_CHANNELS = 32
 
@@ -19,7 +20,6 @@ FFN = dict(embed_dims=TINY_CHANNELS, feedforward_channels=64, num_fcs=2, ffn_dro
                                 num_points=2, dropout=0.0, batch_first=True),
              ffn_cfg=FFN)),
          positional_encoding=dict(num_feats=TINY_CHANNELS // 2, normalize=True)),
-    dict(type='OMGFusionHead', num_things_classes=2, num_stuff_classes=1),
     dict(type='SegDataPreprocessor'),
     dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0),
     dict(type='DiceLoss', naive_dice=True, eps=1.0),
@@ -31,8 +31,18 @@ def test_model_components_build(cfg):
     assert type(module).__name__ == cfg['type']
 
 
+@pytest.mark.parametrize('cfg, expected', [
+    (dict(type='QueryPostprocessor', test_cfg=dict(instance_on=True)), 'QueryPostprocessor'),
+    (dict(type='OMGFusionHead'), 'QueryPostprocessor'),  # the reference's name still builds
+    (dict(type='SetCriterion'), 'SetCriterion'),
+    (dict(type='PromptEncoder', feat_channels=16), 'PromptEncoder'),
+], ids=lambda value: value['type'] if isinstance(value, dict) else value)
+def test_parameter_free_and_prompt_components_build(cfg, expected):
+    assert type(MODELS.build(cfg)).__name__ == expected
+
+
 def test_segmentor_backbone_and_head_build(tiny_cfg):
-    model = MODELS.build(tiny_cfg)
+    model = build_segmentor(tiny_cfg)
     assert type(model).__name__ == 'OMGSegmentor'
     assert type(model.backbone).__name__ == 'OpenCLIPBackbone'
     assert type(model.panoptic_head).__name__ == 'OMGHead'

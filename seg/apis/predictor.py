@@ -16,6 +16,7 @@ once per image (backbone + pixel decoder, cached by :meth:`Predictor.set_image`)
 ``inference_settings`` for the tasks of one call.
 """
 import copy
+import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -29,6 +30,7 @@ from seg.checkpoint import load_converted_weights
 from seg.models import build_segmentor
 from seg.registry import TRANSFORMS
 from seg.structures import SegDataSample
+from seg.utils.paths import resolve_data_path
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
 from .inputs import (ImageInput, check_first_frame_masks, check_prompts, load_image, pack_image,
@@ -53,9 +55,10 @@ def _load_config(config: Union[str, Path, Config, dict]) -> Config:
         return copy.deepcopy(config)
     if isinstance(config, dict):
         return Config(copy.deepcopy(config))
-    path = Path(config).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f'config file not found: {path}')
+    try:
+        path = resolve_data_path(config)  # also a packaged config, by its path in the package
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f'config file not found: {error}') from None
     return Config.fromfile(str(path))
 
 
@@ -135,7 +138,11 @@ class Predictor:
             embeddings.generate_if_missing = True
             model_cfg.text_embeddings = embeddings
         model = build_segmentor(model_cfg)
-        if checkpoint is not None:
+        if checkpoint is None:
+            named = config if isinstance(config, (str, Path)) else 'a config object'
+            warnings.warn(f'Predictor.from_config({named}) without a checkpoint: the model '
+                          'keeps random weights (its predictions are meaningless)')
+        else:
             report = load_converted_weights(model, checkpoint)
             if report.renamed or report.dropped:
                 print_log(f'checkpoint {checkpoint} converted on loading:\n{report.summary()}',

@@ -22,7 +22,7 @@ def load_tool():
 
 def test_demo_writes_overlays(tiny_cfg, toy_data_root, tmp_path):
     cfg = copy.deepcopy(tiny_cfg)
-    cfg['panoptic_head']['enable_prompt_queries'] = True
+    cfg['prompt_encoder'] = dict(type='PromptEncoder')
     Config(dict(model=cfg)).dump(str(tmp_path / 'tiny.py'))
     torch.save(dict(state_dict=MODELS.build(cfg).state_dict()), tmp_path / 'model.pth')
     image = sorted((toy_data_root / 'val2017').iterdir())[0]

@@ -19,7 +19,7 @@ HEIGHT, WIDTH = 60, 84
 @pytest.fixture
 def predictor(tiny_cfg):
     cfg = copy.deepcopy(tiny_cfg)
-    cfg['panoptic_head']['enable_prompt_queries'] = True
+    cfg['prompt_encoder'] = dict(type='PromptEncoder')
     torch.manual_seed(0)
     # The test pipeline's Resize is applied to inputs; results come back at the image size.
     config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
@@ -116,9 +116,30 @@ def test_bad_prompts_raise_clear_errors(predictor, image, points, boxes, message
         predictor.predict_prompts(points=points, boxes=boxes)
 
 
+def test_an_image_is_encoded_once_for_every_later_call(predictor, image):
+    """set_image runs the backbone and the pixel decoder once; panoptic, prompts and a
+    vocabulary change reuse them (SAM's set_image / predict split)."""
+    calls = dict(backbone=0, pixel_decoder=0)
+    for name, module in (('backbone', predictor.model.backbone),
+                         ('pixel_decoder', predictor.model.panoptic_head.pixel_decoder)):
+        module.register_forward_hook(
+            lambda *args, name=name: calls.__setitem__(name, calls[name] + 1))
+    predictor.set_image(image)
+    first = predictor.predict(task='panoptic')
+    predictor.predict_prompts(points=[[30, 20]])
+    predictor.predict_prompts(boxes=[[10, 5, 50, 40]])
+    predictor.set_vocabulary(['ball', 'box'], stuff_classes=['sky'])
+    relabelled = predictor.predict(task='all')
+    assert calls == dict(backbone=1, pixel_decoder=1)
+    assert relabelled.class_names == ('ball', 'box', 'sky')
+    assert first.panoptic.shape == relabelled.panoptic.shape
+    predictor.predict(image, task='semantic')  # a new image is encoded again
+    assert calls == dict(backbone=2, pixel_decoder=2)
+
+
 def test_prompts_need_a_model_with_prompt_parameters(tiny_cfg, image):
     predictor = Predictor.from_config(dict(model=tiny_cfg))
-    with pytest.raises(ValueError, match='enable_prompt_queries'):
+    with pytest.raises(ValueError, match='no prompt encoder'):
         predictor.predict_prompts(points=[[3, 3]], image=image)
 
 

@@ -103,10 +103,13 @@ def head_keys(dims, clip_dim, prompts=True, channels=256, queries=300):
         for index, width in ((0, channels), (2, channels), (4, out)):
             keys[f'{mlp}.{index}.weight'] = (width, channels)
             keys[f'{mlp}.{index}.bias'] = (width,)
-    if prompts:
+    if prompts:  # the reference keeps the prompt parameters in its head
         keys.update({'mask_tokens.weight': (1, channels), 'pb_embedding.weight': (2, channels),
                      'pos_linear.weight': (channels, 512), 'pos_linear.bias': (channels,)})
     return {'panoptic_head.' + key: shape for key, shape in keys.items()}
+
+
+PROMPT_KEYS = ['mask_tokens.weight', 'pb_embedding.weight', 'pos_linear.bias', 'pos_linear.weight']
 
 
 def reference_checkpoint(spec, prompts=True):
@@ -116,7 +119,7 @@ def reference_checkpoint(spec, prompts=True):
 
 def paper_model_cfg(name: str, prompts: bool) -> dict:
     model = Config.fromfile(str(CONFIGS / name)).model.to_dict()
-    model['panoptic_head']['enable_prompt_queries'] = prompts
+    model['prompt_encoder'] = dict(type='PromptEncoder') if prompts else None
     return model
 
 
@@ -129,8 +132,10 @@ def test_every_parameter_of_the_convnext_l_paper_model_is_mapped(convnext_l_shap
     source = reference_checkpoint(CONVNEXT_L)
     converted, report = convert_state_dict(source, convnext_l_shapes)
     assert report.problems() == []
-    assert set(converted) == set(convnext_l_shapes) == set(source)
-    assert not report.dropped and not report.renamed
+    assert set(converted) == set(convnext_l_shapes)
+    # Everything maps one to one; only the prompt parameters change prefix.
+    assert sorted(report.renamed.values()) == ['prompt_encoder.' + key for key in PROMPT_KEYS]
+    assert not report.dropped
     assert describe_source(source) == dict(stem_channels=192, has_prompt_parameters=True)
 
 
@@ -168,17 +173,14 @@ def test_prompt_parameters_follow_the_target_config(convnext_l_shapes):
     without_prompts = expected_state_shapes(paper_model_cfg('omg_convl.py', prompts=False))
     converted, report = convert_state_dict(reference_checkpoint(CONVNEXT_L), without_prompts)
     assert report.problems() == []
-    assert sorted(report.dropped) == ['panoptic_head.mask_tokens.weight',
-                                      'panoptic_head.pb_embedding.weight',
-                                      'panoptic_head.pos_linear.bias',
-                                      'panoptic_head.pos_linear.weight']
-    assert all('enable_prompt_queries' in reason for reason in report.dropped.values())
+    assert sorted(report.dropped) == ['panoptic_head.' + key for key in PROMPT_KEYS]
+    assert all('prompt_encoder' in reason for reason in report.dropped.values())
 
     _, report = convert_state_dict(reference_checkpoint(CONVNEXT_L, prompts=False),
                                    convnext_l_shapes)
     problems = report.problems()
-    assert len(problems) == 1 and 'enable_prompt_queries=False' in problems[0]
-    assert 'panoptic_head.pos_linear.weight' in report.missing
+    assert len(problems) == 1 and 'prompt_encoder=None' in problems[0]
+    assert 'prompt_encoder.pos_linear.weight' in report.missing
 
 
 def test_unknown_entries_and_wrong_model_are_reported(convnext_l_shapes):

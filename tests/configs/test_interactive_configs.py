@@ -8,6 +8,7 @@ from mmengine.dataset import pseudo_collate
 from seg.engine.config_validation import validate_config
 from seg.models.postprocess import OpenVocabFusion
 from seg.registry import DATASETS, METRICS, MODELS
+from seg.models import build_segmentor
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
@@ -32,7 +33,7 @@ def test_toy_interactive_config_trains_both_tasks_and_tests_both(toy_data_root):
     panoptic, prompted = train[0], train[len(train) - 1]
     assert 'prompts' not in panoptic['data_samples']
     assert len(prompted['data_samples'].prompts) == 20
-    model = MODELS.build(cfg.model)
+    model = build_segmentor(cfg.model)
     model.train()
     for sample in (panoptic, prompted):
         data = model.data_preprocessor(pseudo_collate([sample]), True)

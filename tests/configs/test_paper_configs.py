@@ -14,6 +14,7 @@ from seg.engine import vocabulary_differences
 from seg.engine.runner_setup import build_runner, setup_config
 from seg.registry import DATASETS, METRICS, MODELS
 from seg.testing.miniature import write_miniature_data
+from seg.models import build_segmentor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO_ROOT / 'configs' / 'omg_seg'
@@ -72,7 +73,7 @@ def first_sample(dataset_cfg) -> dict:
 def test_config_builds_model_datasets_and_evaluator(name, workspace, monkeypatch, tmp_path):
     monkeypatch.chdir(workspace)
     cfg = load_config(name, tmp_path)
-    model = MODELS.build(copy.deepcopy(cfg.model))
+    model = build_segmentor(copy.deepcopy(cfg.model))
     assert model.panoptic_head.num_queries == 10
     built_something = False
     if cfg.get('train_dataloader'):

@@ -5,6 +5,7 @@ from pathlib import Path
 from mmengine.config import Config
 
 from seg.registry import DATASETS, METRICS, MODELS
+from seg.models import build_segmentor
 
 TOY_CONFIG = Path(__file__).resolve().parents[2] / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'
 
@@ -26,7 +27,7 @@ def test_toy_config_builds_model_datasets_and_evaluators(toy_data_root):
         dataset = DATASETS.build(cfg[loader].dataset)
         assert Path(dataset.data_root) == toy_data_root
         assert len(dataset) > 0
-    model = MODELS.build(cfg.model)
+    model = build_segmentor(cfg.model)
     assert model.vocabulary.name == 'my_dataset'
     assert model.vocabulary.classes == dataset.metainfo['classes']
     assert model.panoptic_head.num_queries == 20
@@ -45,6 +46,6 @@ def test_vocabulary_follows_the_json_of_the_folder(toy_data_root, tmp_path):
     ann.write_text(json.dumps(content))
     cfg = Config.fromfile(str(TOY_CONFIG))
     cfg.merge_from_dict(documented_options(other))
-    model = MODELS.build(cfg.model)
+    model = build_segmentor(cfg.model)
     assert model.vocabulary.thing_classes[0] == 'sphere'
     assert model.panoptic_head.text_classifier.num_classes == len(content['categories'])

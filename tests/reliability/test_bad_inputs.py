@@ -17,6 +17,7 @@ from seg.registry import MODELS
 from seg.structures import SegDataSample
 from seg.structures.panoptic_io import read_panoptic_png, write_panoptic_png
 from seg.vocab.text_embeddings import save_text_embeddings
+from seg.models import build_segmentor
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
             dict(type='PackSegInputs')]
@@ -137,7 +138,7 @@ def test_text_embedding_file_with_another_class_count(tiny_cfg, tmp_path):
     with pytest.raises(ValueError, match=r'text-embedding file .*three\.pth holds 3 classes, the '
                                          r'model expects 7; regenerate it with: python '
                                          r'tools/gen_cls\.py'):
-        MODELS.build(cfg)
+        build_segmentor(cfg)
 
 
 def test_unknown_constructor_argument_names_component_and_key(tiny_cfg):
@@ -145,7 +146,7 @@ def test_unknown_constructor_argument_names_component_and_key(tiny_cfg):
     cfg['panoptic_head']['num_querie'] = 4
     with pytest.raises(TypeError, match="OMGHead.__init__.. got an unexpected keyword argument "
                                         "'num_querie'"):
-        MODELS.build(cfg)
+        build_segmentor(cfg)
 
 
 def test_checkpoint_that_does_not_fit_the_model(tmp_path, toy_data_root, toy_runner_cfg):

@@ -15,6 +15,7 @@ import torch.multiprocessing as mp
 from mmengine.config import Config
 
 from seg.registry import MODELS, TRANSFORMS
+from seg.models import build_segmentor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'
@@ -106,7 +107,7 @@ def _worker(rank, port, model_cfg, state_dict, samples, data_root, work_dir, que
 def _rank_results(rank, model_cfg, state_dict, samples, data_root, work_dir) -> tuple:
     torch.set_num_threads(1)
     deterministic_point_sampling()
-    model = MODELS.build(model_cfg)
+    model = build_segmentor(model_cfg)
     model.load_state_dict(state_dict)
     ddp_model = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     mine = samples[2 * rank:2 * rank + 2]
@@ -133,7 +134,7 @@ def _rank_results(rank, model_cfg, state_dict, samples, data_root, work_dir) -> 
 def test_two_gloo_ranks_match_one_process(tmp_path, toy_data_root, tiny_cfg, free_port,
                                         collect_rank_results):
     torch.manual_seed(0)
-    model = MODELS.build(tiny_cfg)  # also writes the text-embedding cache the workers read
+    model = build_segmentor(tiny_cfg)  # also writes the text-embedding cache the workers read
     state_dict = {name: value.clone() for name, value in model.state_dict().items()}
     samples = train_samples(toy_data_root)
 

@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from seg.testing.toy_video_data import generate_toy_video_dataset
+from seg.models import build_segmentor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOINT_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_joint.py'
@@ -43,9 +44,9 @@ def joint_model_cfg(tiny_cfg: dict, coco_root: Path) -> dict:
         dict(name='toy_video', thing_classes=['ball', 'box', 'tent'],
              stuff_classes=['sky', 'grass']),
         None])
-    model['panoptic_head']['enable_prompt_queries'] = True
-    model['prompt_encoder'] = dict(point_radius=3, point_type_embedding=False)
-    model['interactive_test_cfg'] = dict(max_clicks=2, stop_iou=0.9, with_panoptic=True)
+    model['prompt_encoder'] = dict(type='PromptEncoder', point_radius=3,
+                                   point_type_embedding=False)
+    model['interactive_test_cfg'] = dict(with_panoptic=True)
     model['video_cfg'] = dict(clip_size=5, clip_size_small=3, whole_clip_thr=0,
                               small_clip_thr=15, overlap=0, vos_on=True, num_proposals=5)
     return model
@@ -63,6 +64,9 @@ def joint_cfg(work_dir: Path, model_cfg: dict, coco_root: Path, video_root: Path
     cfg.test_dataloader.dataset.data_root = f'{coco_root}/'
     cfg.test_dataloader.dataset.indices = 3  # not divisible by the world size
     cfg.test_dataloader.batch_size = 1
+    for metric in cfg.test_evaluator:
+        if metric['type'].__name__ == 'InteractiveMetric':
+            metric.update(max_clicks=2, stop_iou=0.9)  # the click protocol, kept short
     video_test = cfg.test_cfg.extra_tasks[0]
     video_test.dataloader.dataset.data_root = f'{video_root}/vipseg/'
     for metric in video_test.evaluator:
@@ -108,8 +112,7 @@ def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(
     generate_toy_video_dataset(video_root, num_train=3, num_val=2, num_frames=(3, 4), seed=1,
                                overwrite=True, log=None)
     model_cfg = joint_model_cfg(tiny_cfg, toy_data_root)
-    from seg.registry import MODELS
-    MODELS.build(model_cfg)  # writes the text-embedding cache the workers read
+        build_segmentor(model_cfg)  # writes the text-embedding cache the workers read
 
     context = mp.get_context('spawn')
     queue = context.Queue()

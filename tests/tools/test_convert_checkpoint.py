@@ -85,10 +85,10 @@ def test_paper_model_is_detected_from_the_checkpoint():
               'panoptic_head.pb_embedding.weight': torch.empty(2, 256, device='meta')}
     model = tool.model_config_for(source, None)
     assert model['backbone']['model_name'] == 'convnext_large_d_320'
-    assert model['panoptic_head']['enable_prompt_queries'] is True
+    assert model['prompt_encoder'] is not None
     source = {'backbone.stem.0.weight': torch.empty(384, 3, 4, 4, device='meta')}
     model = tool.model_config_for(source, None)
     assert model['backbone']['model_name'] == 'convnext_xxlarge'
-    assert model['panoptic_head']['enable_prompt_queries'] is False
+    assert model['prompt_encoder'] is None
     with pytest.raises(ValueError, match='--config'):
         tool.model_config_for({'backbone.stem.0.weight': torch.empty(40, 3, 4, 4)}, None)
