@@ -48,6 +48,29 @@ def make_dry_run(cfg: Config, iterations: int) -> None:
         cfg.log_processor.by_epoch = False
 
 
+def _uses(config, type_name: str) -> bool:
+    if isinstance(config, dict):
+        return config.get('type') == type_name or any(_uses(value, type_name)
+                                                       for value in config.values())
+    if isinstance(config, (list, tuple)):
+        return any(_uses(value, type_name) for value in config)
+    return False
+
+
+def add_skipped_samples_hook(cfg: Config) -> None:
+    """With ``SkipBadSamplesDataset`` in the training data, list the skipped files in
+    ``<work_dir>/skipped_samples.json`` (seg/datasets/skip_bad_samples.py)."""
+    loader = cfg.get('train_dataloader')
+    if not loader or not _uses(loader.get('dataset'), 'SkipBadSamplesDataset'):
+        return
+    import seg.datasets.skip_bad_samples  # noqa: F401  (registers SkippedSamplesHook)
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(isinstance(hook, dict) and hook.get('type') == 'SkippedSamplesHook'
+               for hook in hooks):
+        hooks.append(dict(type='SkippedSamplesHook'))
+    cfg.custom_hooks = hooks
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -65,6 +88,7 @@ def main(argv=None):
             raise FileNotFoundError(f'--resume checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
+    add_skipped_samples_hook(cfg)
     runner = build_runner(cfg)
     runner.train()
 
