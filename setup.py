@@ -49,7 +49,8 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    'dev': ['pytest>=7.4', 'hypothesis>=6.0'],
+    # selenium drives the web demo's browser tests (Debian's chromium + chromium-driver).
+    'dev': ['pytest>=7.4', 'hypothesis>=6.0', 'selenium>=4.11'],
 }
 
 SHIPPED_PACKAGES, SHIPPED_PACKAGE_DIR = shipped_packages()
