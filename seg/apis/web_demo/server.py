@@ -45,6 +45,7 @@ from .app import MB, DemoApp, DemoError
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name('static')
+STATIC_SUFFIXES = ('.html', '.js', '.css', '.png', '.svg', '.ico')
 MAX_JSON_BYTES = 16 * MB
 
 
@@ -253,7 +254,8 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     def _static(self, name: str) -> None:
         path = (STATIC_DIR / name).resolve()
-        if STATIC_DIR.resolve() not in path.parents or not path.is_file():
+        if (STATIC_DIR.resolve() not in path.parents or not path.is_file()
+                or path.suffix not in STATIC_SUFFIXES):
             raise DemoError(f'no such file: {name}', status=404)
         mime = mimetypes.guess_type(path.name)[0] or 'application/octet-stream'
         if mime.startswith('text/') or mime == 'application/javascript':
