@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from seg.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS, TASK_UTILS, TRANSFORMS
 from seg.models import build_segmentor
+from seg.registry import DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS, TASK_UTILS, TRANSFORMS
 
 TINY_CHANNELS = 32
 

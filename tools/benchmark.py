@@ -61,6 +61,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
+from seg.models import build_segmentor
 from seg.models.layers.ms_deform_attn import IMPLEMENTATIONS, sampling_function
 from seg.models.video.inference import VideoInference, VideoInferenceConfig
 from seg.registry import DATASETS, MODELS
@@ -174,18 +175,24 @@ def benchmark_inference(model, size, runs: int, warmup: int, device) -> Dict[str
     head = model.panoptic_head
     batch_shape = samples[0].metainfo['batch_input_shape']
     feats = model.extract_feat(inputs)
-    pixel_features = head.pixel_decoder(list(feats))
-    outputs = head.predict(feats, batch_shape, pixel_features=pixel_features)
+    features = model.image_features(inputs)
+
+    def mask_decoder():
+        """The decoder and its masks upsampled to the input size (what post-processing takes)."""
+        return head(feats, pixel_features=features.pixel).last.upsampled(batch_shape)
+
+    decoded = mask_decoder()
 
     def postprocess():
-        mask_cls = model.open_vocab_logits(feats, outputs['mask_cls'], outputs['mask_pred'])
-        return model.panoptic_fusion_head.predict(mask_cls, outputs['mask_pred'], samples,
-                                                  rescale=True)
+        class_logits = model.fuse_open_vocab(feats[-1], decoded.class_logits,
+                                             decoded.mask_logits)
+        return model.postprocessor.predict(class_logits, decoded.mask_logits, samples,
+                                           head.text_classifier.num_things, rescale=True)
 
     calls = dict(
         backbone=lambda: model.extract_feat(inputs),
         pixel_decoder=lambda: head.pixel_decoder(list(feats)),
-        mask_decoder=lambda: head.predict(feats, batch_shape, pixel_features=pixel_features),
+        mask_decoder=mask_decoder,
         postprocess=postprocess,
         total=lambda: model.predict(inputs, [sample.clone() for sample in samples]))
     return {stage: time_call(calls[stage], runs, warmup, device) for stage in STAGES}
@@ -203,7 +210,8 @@ def benchmark_video(model, size, num_frames: int, runs: int, warmup: int,
     frames = torch.randint(0, 256, (num_frames, 3, height, width), dtype=torch.uint8)
     video_cfg = dataclasses.replace(getattr(model, 'video_cfg', None) or VideoInferenceConfig(),
                                     vos_on=False)
-    inference = VideoInference(model, video_cfg)
+    inference = VideoInference(model.extract_feat, model.panoptic_head, model.postprocessor,
+                               video_cfg)
     tubes = video_cfg.tubes(num_frames)
 
     def normalised():
@@ -273,8 +281,9 @@ def compare_hf(cfg: Config, sizes: List[int], in_channels: List[int], runs: int,
     torch.manual_seed(0)
     head = MODELS.build(dict(head_cfg, in_channels=list(in_channels),
                              strides=[4, 8, 16, 32])).to(device).eval()
+    # COCO's class space (80 things + 53 stuff), random prototypes.
     head.text_classifier.set_embeddings(torch.nn.functional.normalize(
-        torch.randn(head.num_classes, 1, head.text_classifier.embed_dim), dim=-1))
+        torch.randn(133, 1, head.text_classifier.embed_dim), dim=-1), num_things=80)
     # transformers' `decoder_layers` counts the query initialisation: N layers = N - 1 blocks.
     hf_cfg = config_cls(
         feature_size=dims['hidden'], mask_feature_size=dims['mask'], hidden_dim=dims['hidden'],
@@ -355,7 +364,8 @@ def benchmark_msda(cfg: Config, size, impls: List[str], runs: int, warmup: int,
               for stride in (8, 16, 32)[:attention.get('num_levels', 3)]]
     queries = sum(h * w for h, w in shapes)
     generator = torch.Generator().manual_seed(0)
-    value = torch.randn(1, queries, heads, attention.embed_dims // heads, generator=generator)
+    width = attention.get('embed_dims', cfg.model.panoptic_head.feat_channels)
+    value = torch.randn(1, queries, heads, width // heads, generator=generator)
     locations = torch.rand(1, queries, heads, len(shapes), points, 2, generator=generator)
     weights = torch.rand(1, queries, heads, len(shapes), points, generator=generator)
     inputs = [tensor.to(device) for tensor in (value, torch.tensor(shapes), locations,
@@ -477,7 +487,7 @@ def run(args: argparse.Namespace) -> dict:
         return results
     if {'inference', 'train', 'video'} & set(args.what):
         torch.manual_seed(0)
-        model = MODELS.build(cfg.model).to(device)
+        model = build_segmentor(cfg.model).to(device)
         with autocast:
             _model_benchmarks(model, cfg, args, device, results)
     if 'data' in args.what:

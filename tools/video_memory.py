@@ -37,12 +37,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from seg.checkpoint import load_converted_weights
     from seg.models.video import VideoInference
-    from seg.registry import MODELS
+    from seg.models import build_segmentor
     from seg.structures import SegDataSample
     from seg.testing.profiling import peak_tensor_memory
 
     cfg = Config.fromfile(args.config)
-    model = MODELS.build(cfg.model)
+    model = build_segmentor(cfg.model)
     if args.checkpoint:
         load_converted_weights(model, args.checkpoint)
     model = model.to(args.device).eval()
@@ -57,7 +57,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for t in range(start, stop)]
         return torch.stack(clip).to(args.device)
 
-    inference = VideoInference(model, video_cfg)
+    inference = VideoInference(model.extract_feat, model.panoptic_head, model.postprocessor,
+                               video_cfg)
     print(f'tubes: clip_size={video_cfg.clip_size} / {video_cfg.clip_size_small}, masks '
           f'{"kept" if args.cached else "recomputed"}, frames {height}x{width}')
     for num_frames in args.frames:

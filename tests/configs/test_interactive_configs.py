@@ -1,14 +1,16 @@
 """The interactive toy config and the ADE20K open-vocabulary evaluation config."""
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from seg.engine.config_validation import validate_config
-from seg.models.postprocess import OpenVocabFusion
-from seg.registry import DATASETS, METRICS, MODELS
+from seg.engine.test_loops import click_protocol_of
 from seg.models import build_segmentor
+from seg.models.postprocess import OpenVocabFusion
+from seg.registry import DATASETS, METRICS
 
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
@@ -39,12 +41,15 @@ def test_toy_interactive_config_trains_both_tasks_and_tests_both(toy_data_root):
         data = model.data_preprocessor(pseudo_collate([sample]), True)
         losses = model(**data, mode='loss')
         assert all(torch.isfinite(value) for value in losses.values())
-    assert model.interactive_test_cfg.max_clicks == 20
     assert model.interactive_test_cfg.with_panoptic
     test_sample = DATASETS.build(cfg.test_dataloader.dataset)[0]['data_samples']
     assert len(test_sample.prompts) == len(test_sample.gt_instances) > 0
     metrics = [METRICS.build(metric) for metric in cfg.test_evaluator]
     assert [m.default_prefix for m in metrics] == ['coco_panoptic', 'interactive']
+    # The 20-click protocol is the interactive metric's; the test loop runs it for it.
+    assert metrics[1].click_protocol.max_clicks == 20
+    assert cfg.test_cfg.type.__name__ == 'SegTestLoop'
+    assert click_protocol_of(SimpleNamespace(metrics=metrics)) == metrics[1].click_protocol
 
 
 def test_ade20k_open_vocabulary_config():

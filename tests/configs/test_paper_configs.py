@@ -12,9 +12,9 @@ from mmengine.evaluator import Evaluator
 
 from seg.engine import vocabulary_differences
 from seg.engine.runner_setup import build_runner, setup_config
-from seg.registry import DATASETS, METRICS, MODELS
-from seg.testing.miniature import write_miniature_data
 from seg.models import build_segmentor
+from seg.registry import DATASETS, METRICS
+from seg.testing.miniature import write_miniature_data
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO_ROOT / 'configs' / 'omg_seg'

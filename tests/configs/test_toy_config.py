@@ -4,8 +4,8 @@ from pathlib import Path
 
 from mmengine.config import Config
 
-from seg.registry import DATASETS, METRICS, MODELS
 from seg.models import build_segmentor
+from seg.registry import DATASETS, METRICS
 
 TOY_CONFIG = Path(__file__).resolve().parents[2] / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'
 

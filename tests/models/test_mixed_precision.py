@@ -8,8 +8,8 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from seg.registry import DATASETS
 from seg.models import build_segmentor
+from seg.registry import DATASETS
 
 
 @pytest.fixture(scope='module')

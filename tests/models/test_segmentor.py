@@ -5,10 +5,10 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from seg.registry import DATASETS, MODELS
-from seg.utils.constants import INSTANCE_OFFSET
 from seg.models import build_segmentor, load_configured_vocabulary
 from seg.models.heads import DecoderOutput
+from seg.registry import DATASETS, MODELS
+from seg.utils.constants import INSTANCE_OFFSET
 
 
 def build_dataset(data_root, split='train', resize=(96, 96)):

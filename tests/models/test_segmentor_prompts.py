@@ -8,9 +8,9 @@ from mmengine.dataset import pseudo_collate
 
 from seg.evaluation.click_protocol import ClickProtocol, add_click_ious
 from seg.evaluation.functional import mask_iou
-from seg.registry import DATASETS, MODELS
-from seg.utils.constants import INSTANCE_OFFSET
 from seg.models import build_segmentor
+from seg.registry import DATASETS
+from seg.utils.constants import INSTANCE_OFFSET
 
 
 def interactive_dataset(root, split, test_mode=False):

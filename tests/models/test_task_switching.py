@@ -5,8 +5,8 @@ model after."""
 import pytest
 import torch
 
-from seg.vocab import Vocabulary
 from seg.models import build_segmentor
+from seg.vocab import Vocabulary
 
 
 def test_selected_vocabulary_scores_are_the_matching_columns(tiny_cfg):

@@ -13,11 +13,11 @@ from seg.datasets import CocoPanopticDataset
 from seg.datasets.skip_bad_samples import SkipBadSamplesDataset
 from seg.engine import CheckpointCompatibilityHook
 from seg.engine.runner_setup import build_runner
+from seg.models import build_segmentor
 from seg.registry import MODELS
 from seg.structures import SegDataSample
 from seg.structures.panoptic_io import read_panoptic_png, write_panoptic_png
 from seg.vocab.text_embeddings import save_text_embeddings
-from seg.models import build_segmentor
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
             dict(type='PackSegInputs')]

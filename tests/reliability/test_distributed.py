@@ -14,8 +14,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from mmengine.config import Config
 
-from seg.registry import MODELS, TRANSFORMS
 from seg.models import build_segmentor
+from seg.registry import TRANSFORMS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOY_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_coco_panoptic.py'

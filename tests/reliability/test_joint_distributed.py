@@ -14,8 +14,8 @@ import torch.multiprocessing as mp
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from seg.testing.toy_video_data import generate_toy_video_dataset
 from seg.models import build_segmentor
+from seg.testing.toy_video_data import generate_toy_video_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOINT_CONFIG = REPO_ROOT / 'configs' / 'toy' / 'omg_toy_joint.py'
@@ -112,7 +112,7 @@ def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(
     generate_toy_video_dataset(video_root, num_train=3, num_val=2, num_frames=(3, 4), seed=1,
                                overwrite=True, log=None)
     model_cfg = joint_model_cfg(tiny_cfg, toy_data_root)
-        build_segmentor(model_cfg)  # writes the text-embedding cache the workers read
+    build_segmentor(model_cfg)  # writes the text-embedding cache the workers read
 
     context = mp.get_context('spawn')
     queue = context.Queue()

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import torch
+
 from seg.models import build_segmentor
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def run_test_tool(args: list) -> subprocess.CompletedProcess:
 def test_test_tool_writes_metrics_json_and_visualisations(tmp_path, toy_data_root):
     # A checkpoint of the (untrained) model, saved as a plain state dict.
     from mmengine.config import Config
-        cfg = Config.fromfile(str(TOY_CONFIG))
+    cfg = Config.fromfile(str(TOY_CONFIG))
     cfg.merge_from_dict(dict(
         [option.split('=', 1) for option in cli_options(toy_data_root)[1:2]]))
     cfg.model.panoptic_head.num_queries = 6

@@ -8,10 +8,10 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from seg.datasets import VIPSegDataset
+from seg.models import build_segmentor
 from seg.models.heads import video_panoptic_targets
 from seg.testing.toy_video_data import generate_toy_video_dataset
 from seg.utils.constants import INSTANCE_OFFSET
-from seg.models import build_segmentor
 
 FRAME_SCALE = (48, 32)  # toy frames at half size: fast on CPU
 
