@@ -11,6 +11,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 
 from seg.registry import MODELS
+from seg.utils.config_keys import check_known_keys
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
 from seg.vocab.text_embeddings import embedding_file_path, get_or_create_text_embeddings
@@ -21,10 +22,7 @@ TEXT_EMBEDDING_KEYS = ('file', 'cache_dir', 'generate_if_missing')
 def _text_embeddings(model, vocabulary: Vocabulary, file: Optional[str],
                      generate_if_missing: bool) -> torch.Tensor:
     cfg = dict(model.text_embeddings_cfg)
-    unknown = set(cfg) - set(TEXT_EMBEDDING_KEYS)
-    if unknown:
-        raise KeyError(f'unknown text_embeddings keys: {sorted(unknown)}; allowed '
-                       f'{list(TEXT_EMBEDDING_KEYS)}')
+    check_known_keys(cfg, TEXT_EMBEDDING_KEYS, 'text_embeddings')
     backbone = model.backbone
     path = file or embedding_file_path(backbone.model_name, vocabulary.name,
                                        cfg.get('cache_dir'))

@@ -9,7 +9,6 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from seg.structures.masks import masks_to_rles
-from seg.structures.masks import masks_to_rles as encode_masks  # noqa: F401  (metrics' name)
 from seg.utils.json_files import read_json
 from .formats import PathLike, require_key
 from .input_checks import check_results_list

@@ -11,8 +11,6 @@ import numpy as np
 from PIL import Image
 
 # Still imported from here by seg.evaluation.metrics; new code imports them from their modules.
-from seg.structures.panoptic_io import read_panoptic_png, write_panoptic_png  # noqa: F401
-from seg.utils.json_files import read_json as load_json  # noqa: F401
 
 PathLike = Union[str, Path]
 

@@ -8,8 +8,9 @@ from mmengine.evaluator import BaseMetric
 from pycocotools.coco import COCO
 
 from seg.registry import METRICS
+from seg.structures.masks import masks_to_rles
 
-from ..functional.coco_ap import (DEFAULT_MAX_DETS, check_max_dets, coco_mask_ap, encode_masks,
+from ..functional.coco_ap import (DEFAULT_MAX_DETS, check_max_dets, coco_mask_ap,
                                   instances_from_panoptic, quiet_coco)
 from ..functional.formats import to_numpy
 from .utils import categories_from_meta, describe, gt_panoptic, log_table, sample_field
@@ -80,7 +81,7 @@ class CocoInstanceMetric(BaseMetric):
             predictions = [
                 {'image_id': image_id, 'category_id': categories.ids[int(label)],
                  'segmentation': rle, 'score': float(score)}
-                for rle, label, score in zip(encode_masks(masks), labels, scores)]
+                for rle, label, score in zip(masks_to_rles(masks), labels, scores)]
             gt_annotations = None
             if self._gt_coco is None:
                 gt_ids, gt_segments, _ = gt_panoptic(sample, where)

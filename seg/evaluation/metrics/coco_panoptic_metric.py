@@ -6,9 +6,9 @@ from typing import Optional, Sequence
 from mmengine.evaluator import BaseMetric
 
 from seg.registry import METRICS
+from seg.structures.panoptic_io import write_panoptic_png
 from seg.utils.constants import INSTANCE_OFFSET
 
-from ..functional.formats import write_panoptic_png
 from ..functional.panoptic_quality import (PQStat, pq_image_stats, pq_summary,
                                            segments_from_label_map)
 from .utils import (categories_from_meta, describe, gt_panoptic, log_table, pixel_map,

@@ -4,7 +4,8 @@ from typing import Any, Iterable, Sequence, Tuple
 import numpy as np
 from mmengine.logging import print_log
 
-from ..functional.formats import VOID_SEGMENT_ID, read_panoptic_png, to_numpy
+from seg.structures.panoptic_io import read_panoptic_png
+from ..functional.formats import VOID_SEGMENT_ID, to_numpy
 from ..functional.panoptic_quality import PanopticCategories
 
 

@@ -7,8 +7,10 @@ from mmengine.evaluator import BaseMetric
 
 from seg.registry import METRICS
 
-from ..functional.coco_ap import DEFAULT_MAX_DETS, check_max_dets, encode_masks
-from ..functional.formats import load_json, to_numpy
+from seg.structures.masks import masks_to_rles
+from seg.utils.json_files import read_json
+from ..functional.coco_ap import DEFAULT_MAX_DETS, check_max_dets
+from ..functional.formats import to_numpy
 from ..functional.video_ap import video_gt_coco, youtube_vis_ap
 from .coco_instance_metric import mmdet_stat_names
 from .utils import log_table, sample_field
@@ -48,7 +50,7 @@ class YouTubeVISMetric(BaseMetric):
         self.max_dets = check_max_dets(max_dets)
         self.outfile_prefix = outfile_prefix
         self.format_only = format_only
-        self._gt_coco = None if ann_file is None else video_gt_coco(load_json(ann_file),
+        self._gt_coco = None if ann_file is None else video_gt_coco(read_json(ann_file),
                                                                     str(ann_file))
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -66,7 +68,7 @@ class YouTubeVISMetric(BaseMetric):
                 raise ValueError(f'{where}: expected (n, T, H, W) track masks, got {masks.shape}')
             predictions = [
                 {'video_id': video_id, 'category_id': category_ids[int(label)],
-                 'score': float(score), 'segmentations': encode_masks(track)}
+                 'score': float(score), 'segmentations': masks_to_rles(track)}
                 for track, label, score in zip(masks, labels, scores)]
             self.results.append({'video_id': video_id, 'predictions': predictions})
 

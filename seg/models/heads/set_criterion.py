@@ -1,7 +1,8 @@
 """Set-prediction losses of the mask decoder: Hungarian matching, then class / mask losses.
 
 Every prediction (query initialisation and each decoder layer) is matched to the ground truth
-independently and gets the same loss weights (reference section 2.1-2.2). Masks are compared
+independently and gets the same loss weights (as the reference's
+``Mask2FormerVideoHead.loss_by_feat``, ``seg/models/heads/mask2former_vid.py``). Masks are compared
 on sampled points: uniformly random points for matching, uncertainty-guided points for the
 losses, as Mask2Former.
 """
@@ -13,6 +14,7 @@ from mmengine.dist import get_world_size, all_reduce
 
 from seg.registry import MODELS, TASK_UTILS
 from seg.models.matching import get_uncertain_point_coords_with_randomness, point_sample
+from seg.utils.config_keys import check_known_keys
 from .outputs import QueryPredictions
 
 DEFAULT_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=2.0,
@@ -71,10 +73,7 @@ class SetCriterion:
         self.loss_objectness = (MODELS.build(loss_objectness)
                                 if loss_objectness is not None else None)
         train_cfg = dict(train_cfg or DEFAULT_TRAIN_CFG)
-        unknown = set(train_cfg) - set(DEFAULT_TRAIN_CFG)
-        if unknown:
-            raise KeyError(f'unknown train_cfg keys {sorted(unknown)}; allowed: '
-                           f'{sorted(DEFAULT_TRAIN_CFG)}')
+        check_known_keys(train_cfg, DEFAULT_TRAIN_CFG, 'train_cfg')
         self.num_points = int(train_cfg.get('num_points', 12544))
         self.oversample_ratio = float(train_cfg.get('oversample_ratio', 3.0))
         self.importance_sample_ratio = float(train_cfg.get('importance_sample_ratio', 0.75))

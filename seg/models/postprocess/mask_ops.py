@@ -5,7 +5,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # The old name, still exported by seg.models.postprocess; boxes live in seg.structures.masks.
-from seg.structures.masks import mask_to_box as mask2bbox  # noqa: F401
 
 
 def restore_mask_logits(mask_pred: Tensor, img_shape: Sequence[int],

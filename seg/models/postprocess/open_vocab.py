@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 
 from seg.models.heads.mask_pooling import mask_pool
+from seg.utils.config_keys import check_known_keys
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.merge import describe_seen_flags, seen_class_flags
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
@@ -135,10 +136,7 @@ class OpenVocabFusion:
         if cfg is None:
             return None
         cfg = dict(cfg)
-        unknown = set(cfg) - set(OPEN_VOCAB_KEYS)
-        if unknown:
-            raise KeyError(f'unknown open_vocab keys {sorted(unknown)}; allowed '
-                           f'{list(OPEN_VOCAB_KEYS)}')
+        check_known_keys(cfg, OPEN_VOCAB_KEYS, 'open_vocab')
         if not cfg.pop('enabled', True):
             return None
         return cls(**cfg)

@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 from torch import Tensor
 
 from seg.registry import MODELS
+from seg.utils.config_keys import frozen_dataclass_from_cfg
 
 from .instance import instance_postprocess
 from .mask_ops import restore_mask_logits
@@ -36,12 +37,7 @@ class PostprocessConfig:
               where: str = 'test_cfg') -> 'PostprocessConfig':
         if isinstance(cfg, cls):
             return cfg
-        cfg = dict(cfg or {})
-        known = [field.name for field in dataclasses.fields(cls)]
-        unknown = sorted(set(cfg) - set(known))
-        if unknown:
-            raise KeyError(f'{where} has unknown keys {unknown}; allowed: {sorted(known)}')
-        return cls(**cfg)
+        return frozen_dataclass_from_cfg(cls, cfg, where)
 
     def updated(self, changes: Optional[Mapping], where: str = 'test_cfg'
                 ) -> 'PostprocessConfig':

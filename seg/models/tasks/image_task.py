@@ -5,35 +5,22 @@ import torch
 from torch import Tensor
 
 from seg.models.heads import DecoderOutput, panoptic_targets
+from .decoder_task import ClassLogitFusion, DecoderTask
 from .features import ImageFeatures
 
-# (stage-4 backbone map, class logits, mask logits at the input size, num_frames) -> logits
-OpenVocabFusion = Callable[[Tensor, Tensor, Tensor, int], Tensor]
 
-
-def batch_input_shape(data_samples: Sequence, features: ImageFeatures):
-    """The padded batch size the masks are upsampled to (the data preprocessor's)."""
-    return tuple(data_samples[0].metainfo.get('batch_input_shape', features.input_shape))
-
-
-class ImageTask:
+class ImageTask(DecoderTask):
     """Loss and prediction of image batches (``SegDataSample`` without prompts).
 
     Args:
-        encode: inputs (B, 3, H, W) -> :class:`ImageFeatures` (backbone + pixel decoder).
-        decoder: the ``OMGHead``; its text classifier holds the class space (K, things).
-        criterion: ``SetCriterion`` (Hungarian matching + losses).
+        encode, decoder, criterion, open_vocab: see :class:`DecoderTask`.
         postprocessor: ``QueryPostprocessor``.
-        open_vocab: CLIP fusion of the class logits, or None.
     """
 
     def __init__(self, encode: Callable[[Tensor], ImageFeatures], decoder, criterion,
-                 postprocessor, open_vocab: Optional[OpenVocabFusion] = None) -> None:
-        self.encode = encode
-        self.decoder = decoder
-        self.criterion = criterion
+                 postprocessor, open_vocab: Optional[ClassLogitFusion] = None) -> None:
+        super().__init__(encode, decoder, criterion, open_vocab)
         self.postprocessor = postprocessor
-        self.open_vocab = open_vocab
 
     def decode(self, features: ImageFeatures) -> DecoderOutput:
         return self.decoder(features.backbone, pixel_features=features.pixel)
@@ -65,12 +52,8 @@ class ImageTask:
                          rescale: bool = True) -> List:
         """Fill ``pred_panoptic_seg`` / ``pred_instances`` / ``pred_sem_seg`` (as the
         post-processor's switches say) of every sample from precomputed features."""
-        prediction = self.decode(features).last.upsampled(
-            batch_input_shape(data_samples, features))
-        class_logits = prediction.class_logits
-        if self.open_vocab is not None:
-            class_logits = self.open_vocab(features.backbone[-1], class_logits,
-                                           prediction.mask_logits, 0)
+        prediction, class_logits = self.final_predictions(self.decode(features), features,
+                                                          data_samples)
         results = self.postprocessor.predict(class_logits, prediction.mask_logits, data_samples,
                                              self.decoder.text_classifier.num_things,
                                              rescale=rescale)

@@ -10,10 +10,10 @@ A batch is a prompt batch when its samples carry ``prompts`` (``InstanceData`` w
   excluded) and ``scores`` (its probability in the softmax over the K classes + no-object,
   after the open-vocabulary fusion when enabled).
 
-The multi-click evaluation protocol is not here: it lives with the metrics
-(``seg.evaluation.click_protocol``) and calls the model's ``predict_prompts``.
+The multi-click evaluation protocol is not here: it lives with the metrics (the evaluation
+package's ``click_protocol`` module) and calls the model's ``predict_prompts``.
 """
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,8 +22,9 @@ from torch import Tensor
 
 from seg.models.heads import DecoderOutput
 from seg.models.postprocess.mask_ops import restore_mask_logits
+from seg.utils.config_keys import frozen_dataclass_from_cfg
+from .decoder_task import ClassLogitFusion, DecoderTask
 from .features import ImageFeatures
-from .image_task import OpenVocabFusion, batch_input_shape
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,7 @@ class PromptTestConfig:
             raise KeyError(f'interactive_test_cfg.{moved[0]} moved to the click protocol of '
                            'the evaluation: set it on InteractiveMetric (e.g. '
                            'dict(type=InteractiveMetric, max_clicks=20, stop_iou=0.9))')
-        known = [field.name for field in fields(cls)]
-        unknown = sorted(set(cfg) - set(known))
-        if unknown:
-            raise KeyError(f'unknown interactive_test_cfg keys {unknown}; allowed {known}')
-        return cls(**cfg)
+        return frozen_dataclass_from_cfg(cls, cfg, 'interactive_test_cfg')
 
 
 def stack_sample_prompts(data_samples: Sequence, pad: bool = False
@@ -93,24 +90,19 @@ def label_prompt_masks(class_logits: Tensor) -> Tuple[Tensor, Tensor]:
     return labels, scores
 
 
-class PromptTask:
+class PromptTask(DecoderTask):
     """Loss and prediction of prompt batches.
 
     Args:
-        encode: inputs (B, 3, H, W) -> :class:`ImageFeatures`.
-        decoder: the ``OMGHead``.
+        encode, decoder, criterion, open_vocab: see :class:`DecoderTask` (the criterion is used
+            in paired mode).
         prompt_encoder: ``PromptEncoder`` (prompts -> queries).
-        criterion: ``SetCriterion`` (used in paired mode).
-        open_vocab: CLIP fusion of the class logits, or None.
     """
 
     def __init__(self, encode: Callable[[Tensor], ImageFeatures], decoder, prompt_encoder,
-                 criterion, open_vocab: Optional[OpenVocabFusion] = None) -> None:
-        self.encode = encode
-        self.decoder = decoder
+                 criterion, open_vocab: Optional[ClassLogitFusion] = None) -> None:
+        super().__init__(encode, decoder, criterion, open_vocab)
         self.prompt_encoder = prompt_encoder
-        self.criterion = criterion
-        self.open_vocab = open_vocab
 
     def queries(self, data_samples: Sequence, pad: bool = False
                 ) -> Tuple[Dict[str, Tensor], List[int]]:
@@ -155,11 +147,7 @@ class PromptTask:
         """Fill ``pred_prompts`` of every sample (see the module doc) from precomputed
         features; samples may hold different numbers of prompts."""
         output, counts = self.decode(features, data_samples, pad=True)
-        prediction = output.last.upsampled(batch_input_shape(data_samples, features))
-        class_logits = prediction.class_logits
-        if self.open_vocab is not None:
-            class_logits = self.open_vocab(features.backbone[-1], class_logits,
-                                           prediction.mask_logits, 0)
+        prediction, class_logits = self.final_predictions(output, features, data_samples)
         for index, (sample, count) in enumerate(zip(data_samples, counts)):
             meta = sample.metainfo
             masks = restore_mask_logits(prediction.mask_logits[index, :count], meta['img_shape'],

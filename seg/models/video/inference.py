@@ -11,7 +11,7 @@ tube, so nothing of size T x (image) is held at once. The stride-4 mask logits o
 either kept until the video-level logits are known (videos of at most ``max_cached_frames``
 frames: one pass) or recomputed in a second pass (longer videos: memory independent of T).
 """
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -19,12 +19,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from seg.models.postprocess.video import VideoFramePostprocessor
+from seg.utils.config_keys import frozen_dataclass_from_cfg
 from .linking import match_embeddings, video_split
 
 FrameSource = Union[Tensor, Callable[[int, int], Tensor]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class VideoInferenceConfig:
     """Video test settings (``model.video_cfg``); names and defaults as the reference.
 
@@ -47,12 +48,7 @@ class VideoInferenceConfig:
 
     @classmethod
     def build(cls, cfg: Optional[dict]) -> 'VideoInferenceConfig':
-        cfg = dict(cfg or {})
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise KeyError(f'unknown video_cfg keys {unknown}; allowed: {sorted(known)}')
-        config = cls(**cfg)
+        config = frozen_dataclass_from_cfg(cls, cfg, 'video_cfg')
         for name in ('clip_size', 'clip_size_small'):
             if getattr(config, name) <= config.overlap:
                 raise ValueError(f'video_cfg.{name}={getattr(config, name)} must exceed '

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from seg.models.postprocess import mask2bbox, restore_mask_logits, semantic_postprocess
+from seg.models.postprocess import restore_mask_logits, semantic_postprocess
 
 
 def logits_from_probs(rows):
@@ -30,15 +30,6 @@ def test_semantic_map_ignores_the_no_object_column():
     mask_cls = logits_from_probs([[0.1, 0.2, 0.7]])
     semantic = semantic_postprocess(mask_cls, torch.zeros(1, 2, 2))
     assert bool((semantic == 1).all())
-
-
-def test_mask2bbox_gives_tight_exclusive_boxes_and_zeros_for_empty_masks():
-    masks = torch.zeros(3, 6, 7, dtype=torch.bool)
-    masks[0, 1, 2] = masks[0, 3, 4] = True
-    masks[2] = True
-    boxes = mask2bbox(masks)
-    assert boxes.dtype == torch.float32
-    assert boxes.tolist() == [[2.0, 1.0, 5.0, 4.0], [0.0] * 4, [0.0, 0.0, 7.0, 6.0]]
 
 
 def test_restore_mask_logits_crops_padding_then_resizes():
