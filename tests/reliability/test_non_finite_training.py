@@ -19,18 +19,18 @@ class InjectNaNLoss(Hook):
             return
         self.before = {name: value.clone() for name, value in runner.model.state_dict().items()}
         self.paths = [sample.img_path for sample in data_batch['data_samples']]
-        head = runner.model.panoptic_head
-        plain_loss = head.loss
+        criterion = runner.model.criterion
+        plain_loss = criterion.single_prediction_losses
 
         def nan_loss(*args, **kwargs):
-            head.loss = plain_loss  # only this iteration
             losses = plain_loss(*args, **kwargs)
             return {name: value * float('nan') for name, value in losses.items()}
 
-        head.loss = nan_loss
+        criterion.single_prediction_losses = nan_loss  # removed after this iteration
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if batch_idx == self.iteration:
+            del runner.model.criterion.single_prediction_losses
             self.after = {name: value.clone() for name, value in runner.model.state_dict().items()}
 
 
