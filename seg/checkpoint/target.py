@@ -37,8 +37,8 @@ def _meta_open_clip() -> Iterator[None]:
 
 class SegmentorWeights(nn.Module):
     """The parameter-holding children of an ``OMGSegmentor`` config (``backbone``,
-    ``panoptic_head`` and ``prompt_encoder``), built like the segmentor builds them, on the ``meta`` device (shapes
-    only, no pretrained weights read).
+    ``panoptic_head`` and ``prompt_encoder``), built like the segmentor builds them, on the
+    ``meta`` device (shapes only, no pretrained weights read).
 
     Args:
         model_cfg: the ``model`` dict of a config (``type='OMGSegmentor'``).

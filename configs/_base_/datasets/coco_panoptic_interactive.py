@@ -1,9 +1,10 @@
-# COCO panoptic as interactive (SAM-like) data (reference section 2.3): every segment, stuff
-# included, is a promptable instance. Training: flip, resize (1280, 736) with ratio 0.1-2.0, crop
-# 1280x736, masks of at least 32 pixels, 20 prompts per image (a random pixel of a mask becomes
-# a click: a 6x6 box). Test: resize to fit (1333, 800), every segment prompted by the interior
-# point farthest from its boundary, batch 1; mean IoU of the one-click masks (the reference's
-# protocol; model.interactive_test_cfg.max_clicks > 1 adds the NoC / mIoU@k click curve).
+# COCO panoptic as interactive (SAM-like) data (the reference's CocoPanopticSAMDataset,
+# seg/configs/_base_/datasets/coco_panoptic_lsj_sam_720p.py): every segment, stuff included, is a
+# promptable instance. Training: flip, resize (1280, 736) with ratio 0.1-2.0, crop 1280x736, masks
+# of at least 32 pixels, 20 prompts per image (a random pixel of a mask becomes a click: a 6x6 box).
+# Test: resize to fit (1333, 800), every segment prompted by the interior point farthest from its
+# boundary, batch 1; mean IoU of the one-click masks (the reference's protocol;
+# InteractiveMetric(max_clicks=20) adds the NoC / mIoU@k click curve, run by SegTestLoop).
 from mmengine.config import read_base
 
 from seg.datasets import CocoPanopticInteractiveDataset

@@ -3,8 +3,8 @@
 A video is cut into tubes (``video_split``); each tube is one clip forward of the model (tube
 queries, frames folded into the batch). Consecutive tubes are linked by Hungarian matching of
 the last decoder layer's query features; class and objectness logits are averaged over the
-tubes (upstream ``Mask2formerVideoMinVIS`` in ``seg/models/detectors/mask2former_vid_minvis.py``). Then every frame is post-processed with the video-level
-logits (``VideoFramePostprocessor``).
+tubes (upstream ``Mask2formerVideoMinVIS``, ``seg/models/detectors/mask2former_vid_minvis.py``).
+Then every frame is post-processed with the video-level logits (``VideoFramePostprocessor``).
 
 Memory: frames are read per tube from a ``FrameSource`` and backbone features are computed per
 tube, so nothing of size T x (image) is held at once. The stride-4 mask logits of a tube are

@@ -108,7 +108,8 @@ def test_vos_matches_proposals_to_first_frame_objects_and_propagates_them():
     postprocessor = QueryPostprocessor(test_cfg=dict(panoptic_on=False))
     mask_cls = torch.zeros(3, 2)
     objectness = torch.tensor([[3.0], [2.0], [-5.0]])
-    post = VideoFramePostprocessor(postprocessor, 1, mask_cls, objectness, vos_on=True, num_proposals=2)
+    post = VideoFramePostprocessor(postprocessor, 1, mask_cls, objectness, vos_on=True,
+                                   num_proposals=2)
     meta = dict(img_shape=(6, 6), ori_shape=(6, 6))
     first = SegDataSample(metainfo=meta)
     object_masks = torch.zeros(2, 6, 6, dtype=torch.bool)
@@ -130,7 +131,8 @@ def test_vos_matches_proposals_to_first_frame_objects_and_propagates_them():
 
 def test_vos_without_first_frame_objects_is_an_error():
     postprocessor = QueryPostprocessor(test_cfg=dict(panoptic_on=False))
-    post = VideoFramePostprocessor(postprocessor, 1, torch.zeros(2, 2), torch.zeros(2, 1), vos_on=True)
+    post = VideoFramePostprocessor(postprocessor, 1, torch.zeros(2, 2), torch.zeros(2, 1),
+                                   vos_on=True)
     with pytest.raises(KeyError, match='gt_instances'):
         post.frame(torch.zeros(2, 4, 4), SegDataSample(metainfo=dict(img_shape=(4, 4),
                                                                       ori_shape=(4, 4))))
