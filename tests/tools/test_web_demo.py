@@ -291,8 +291,9 @@ def _not_blank(image: np.ndarray) -> None:
 def _masked_pixels(overlay: np.ndarray, image: np.ndarray, clicks) -> np.ndarray:
     """Pixels the overlay recolours (the mask), without the click markers."""
     changed = np.abs(overlay.astype(np.int16) - image.astype(np.int16)).max(axis=2) > 12
+    radius = 5 * max(1, round(max(image.shape[:2]) / 400)) + 4  # the marker's, and a margin
     for x, y in clicks:
-        cv2.circle(changed.view(np.uint8), (int(x), int(y)), 9, 0, -1)
+        cv2.circle(changed.view(np.uint8), (int(x), int(y)), radius, 0, -1)
     return changed
 
 
@@ -402,12 +403,11 @@ def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, files, shots,
         target = _masked_pixels(np.where(expected[-1][..., None], 255 - image, image), image,
                                 clicks)
         assert (shown[-1] != target).mean() < 0.02, 'the overlay does not show the mask'
-    # The mask follows the click position (a random model's masks barely depend on it; the
-    # trained one's do).
-    if not np.array_equal(expected[0], expected[1]):
-        assert not np.array_equal(shown[0], shown[1])
-    if not random_weights:
-        assert (expected[0] != expected[1]).mean() > 0.01
+    # The mask shown follows the click position as the model's does (a random model's masks
+    # depend little on it, yet differ: checked so that the comparison means something).
+    if random_weights:
+        assert not np.array_equal(expected[0], expected[1])
+    assert np.array_equal(shown[0], shown[1]) == np.array_equal(expected[0], expected[1])
 
     # A box (drag) adds a second object; a negative click only shrinks the current one.
     _after(driver, 'prompt-view',
