@@ -1,4 +1,4 @@
-# The close-set co-training variant (reference section 2.5,
+# The close-set co-training variant (the reference's
 # `m2_train_close_set/omg_convl_coco_vid_ade_yt19_yt21_vip_city.py`): the ConvNeXt-L backbone is
 # trained too (lr x0.1), ADE20K panoptic is added (x1) and there is no interactive data:
 # COCO pseudo-videos x1, ADE x1, YouTube-VIS 2019 x15, YouTube-VIS 2021 x15, VIPSeg x15,

@@ -1,9 +1,9 @@
-# OMG-Seg ConvNeXt-L, the paper's main training run (reference section 2.5,
-# `omg_convl_vlm_fix_12e_ov_coco_vid_yt19_vip_city_cocosam.py`): the frozen CLIP backbone and one
-# decoder co-trained on COCO panoptic as 2-frame pseudo-videos (x1), YouTube-VIS 2019 (x30),
-# VIPSeg (x15), Cityscapes panoptic (x15) and COCO interactive clicks (x1, class-agnostic), in
-# one merged vocabulary of 136 things and 101 stuff classes. Every batch comes from one source,
-# and all GPUs take the same source at each step (SingleSourceBatchSampler).
+# OMG-Seg ConvNeXt-L, the paper's main training run (the reference's
+# `m2ov_train/omg_convl_vlm_fix_12e_ov_coco_vid_yt19_vip_city_cocopansam.py`): the frozen CLIP
+# backbone and one decoder co-trained on COCO panoptic as 2-frame pseudo-videos (x1), YouTube-VIS
+# 2019 (x30), VIPSeg (x15), Cityscapes panoptic (x15) and COCO interactive clicks (x1,
+# class-agnostic), in one merged vocabulary of 136 things and 101 stuff classes. Every batch comes
+# from one source, and all GPUs take the same source at each step (SingleSourceBatchSampler).
 #
 #   python tools/gen_cls.py configs/omg_seg/omg_convl_coco_vid_yt19_vip_city_cocosam_12e.py
 #   bash tools/dist.sh train configs/omg_seg/omg_convl_coco_vid_yt19_vip_city_cocosam_12e.py 8

@@ -1,7 +1,9 @@
-# The yt19 + yt21 variant of the main training run (reference section 2.5): COCO pseudo-videos
-# x1, YouTube-VIS 2019 x15, YouTube-VIS 2021 x15, VIPSeg x15, Cityscapes x15, COCO clicks x1;
-# merged vocabulary of 139 things and 101 stuff classes (= ext/class_names/th139_st101.json, the
-# released models' vocabulary). Learning rate and launch: as the main config.
+# The yt19 + yt21 variant of the main training run (the reference's
+# `m2ov_train/omg_convl_vlm_fix_12e_ov_coco_vid_yt19_y21_vip_city_cocopansam.py`): COCO
+# pseudo-videos x1, YouTube-VIS 2019 x15, YouTube-VIS 2021 x15, VIPSeg x15, Cityscapes x15, COCO
+# clicks x1; merged vocabulary of 139 things and 101 stuff classes (=
+# ext/class_names/th139_st101.json, the released models' vocabulary). Learning rate and launch: as
+# the main config.
 #   python tools/gen_cls.py configs/omg_seg/omg_convl_coco_vid_yt19_yt21_vip_city_cocosam_12e.py
 #   bash tools/dist.sh train configs/omg_seg/omg_convl_coco_vid_yt19_yt21_vip_city_cocosam_12e.py 8
 from mmengine.config import read_base

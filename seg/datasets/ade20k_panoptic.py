@@ -1,6 +1,6 @@
 """ADE20K panoptic (150 classes: 100 things, 50 stuff) in the COCO-panoptic layout.
 
-Layout (the detectron2 / reference conversion, reference section 3)::
+Layout (the detectron2 conversion, as the reference's ``ADEPanopticOVDataset`` reads it)::
 
     data/ade/ADEChallengeData2016/
       ade20k_panoptic_{train,val}.json

@@ -1,4 +1,6 @@
-"""COCO panoptic for interactive (point / box prompt) segmentation (reference section 2.3).
+"""COCO panoptic for interactive (point / box prompt) segmentation.
+
+The reference's ``CocoPanopticSAMDataset`` (``seg/datasets/coco_pan_sam.py``).
 
 The same files and classes as :class:`CocoPanopticDataset`; every non-crowd segment, stuff
 included, is a promptable instance. The pipeline turns stuff into instances

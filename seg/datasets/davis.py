@@ -1,4 +1,6 @@
-"""DAVIS-2017 semi-supervised video object segmentation (reference section 3).
+"""DAVIS-2017 semi-supervised video object segmentation.
+
+Follows the reference's ``DAVIS`` dataset (its ``seg/datasets/davis.py``).
 
 Layout (official)::
 

@@ -1,4 +1,6 @@
-"""Several datasets trained as one (reference sections 2.5 and 3.1).
+"""Several datasets trained as one.
+
+Follows the reference's ``ConcatOVDataset`` (its ``seg/datasets/concat_dataset.py``).
 
 :class:`JointDataset` concatenates source datasets, each repeated ``repeats[i]`` times (the
 reference's ``RepeatDataset`` factors), and puts every label into one merged vocabulary

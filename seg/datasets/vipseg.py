@@ -1,4 +1,6 @@
-"""VIPSeg video panoptic segmentation (reference section 3).
+"""VIPSeg video panoptic segmentation.
+
+Follows the reference's ``VIPSegDataset`` (its ``seg/datasets/vipseg.py``).
 
 Layout (the 720p copy, ``tools/dataset_converters/vipseg_to_720p.py``)::
 

@@ -1,7 +1,7 @@
 """YouTube-VIS 2019 / 2021 (and other COCO-video jsons) for video instance segmentation.
 
 Reads the COCO-video json written by ``tools/dataset_converters/vis_to_coco.py`` from the
-official files (reference section 3)::
+official files (the format the reference's ``YouTubeVISDatasetV2`` reads)::
 
     {'videos': [{'id', 'name', 'width', 'height'}],
      'images': [{'id', 'file_name', 'video_id', 'frame_id', 'height', 'width'}],

@@ -1,4 +1,4 @@
-"""Run the forward calls of a reference case (its README section 6) and compare every output.
+"""Run the forward calls of a reference case (its README's "Forward calls"); compare every output.
 
 The calls, with this code base's names:
 

@@ -1,4 +1,8 @@
-"""One vocabulary across datasets (reference section 3.1) and seen/unseen class flags (1.9).
+"""One vocabulary across datasets and seen/unseen class flags for open-vocabulary fusion.
+
+The reference does the merge in ``ConcatOVDataset`` (``seg/datasets/concat_dataset.py``) and the
+flags in ``tools/test.py`` with ``calculate_class_overlapping``
+(``seg/models/utils/class_overlapping.py``).
 
 Merging: class names are normalised (:func:`split_synonyms`: ``_or_`` and ``/`` separate
 synonyms, ``_`` is a space, lower case, stripped). Things and stuff are merged separately, in
@@ -9,7 +13,8 @@ gets a label map (its contiguous label -> merged label; things first, then stuff
 class-agnostic dataset (e.g. interactive data) maps every label to ``CLASS_AGNOSTIC`` (-1).
 
 Seen/unseen: a test class is *seen* when any of its synonyms is a synonym of any training class.
-Unlike the reference (trap 8), names are stripped and every synonym of every training class
+Unlike the reference (whose ``calculate_class_overlapping`` does not strip names and only sees the
+synonyms the merged entries kept), names are stripped and every synonym of every training class
 counts, including synonyms that merging folded into another dataset's entry.
 """
 from dataclasses import dataclass

@@ -1,9 +1,12 @@
-"""Class-name normalisation and synonym parsing (reference sections 3.1 and 5).
+"""Class-name normalisation and synonym parsing.
 
-A class entry such as ``'person,child,girl'`` or ``'Traffic_light'`` or ``'tv_or_monitor'`` names
-one class by several synonyms. Normalisation: ``'_or_'`` and ``'/'`` separate synonyms, ``'_'``
-becomes a space, lower case, synonyms are split on ``','`` and stripped (the reference kept the
-leading space of ``', '``-joined names, its trap 10.8), empty and repeated synonyms are dropped.
+Follows the reference's ``ConcatOVDataset`` (``seg/datasets/concat_dataset.py``) and
+``split_label`` (``tools/gen_cls.py``). A class entry such as ``'person,child,girl'`` or
+``'Traffic_light'`` or ``'tv_or_monitor'`` names one class by several synonyms. Normalisation:
+``'_or_'`` and ``'/'`` separate synonyms, ``'_'`` becomes a space, lower case, synonyms are split
+on ``','`` and stripped (the reference's ``ConcatOVDataset`` and ``calculate_class_overlapping``,
+``seg/models/utils/class_overlapping.py``, do not strip, so ``', '``-joined names keep a leading
+space and never match), empty and repeated synonyms are dropped.
 """
 from typing import List, Sequence
 

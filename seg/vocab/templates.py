@@ -1,4 +1,7 @@
-"""Prompt templates that turn a class name into CLIP text prompts (reference section 5)."""
+"""Prompt templates that turn a class name into CLIP text prompts.
+
+The reference's ``tools/gen_cls.py`` expands every synonym with these templates.
+"""
 from typing import Sequence, Tuple
 
 # The 14 ViLD prompts, worded (and punctuated) exactly as the reference's ext/templates/vild.py so

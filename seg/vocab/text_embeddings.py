@@ -2,9 +2,9 @@
 
 A classifier file holds a (K, P, D) float32 tensor: K classes, P = the largest synonym count
 (classes with fewer synonyms repeat their first one), D = CLIP dim; every vector has unit norm.
-Each synonym's vector is the normalised mean of its normalised template embeddings (reference
-section 5). Files written here are dicts (tensor + class names + model name); the reference's bare
-tensor files load as well.
+Each synonym's vector is the normalised mean of its normalised template embeddings (as the
+reference's ``tools/gen_cls.py``). Files written here are dicts (tensor + class names + model
+name); the reference's bare tensor files load as well.
 """
 import logging
 import os

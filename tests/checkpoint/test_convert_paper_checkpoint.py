@@ -1,8 +1,9 @@
-"""The converter maps every parameter of the paper models (ConvNeXt-L / XXL, reference section 7).
+"""The converter maps every parameter of the paper models (ConvNeXt-L / XXL).
 
-The source checkpoints are synthetic: the reference's key names and shapes as section 7 lists
-them, held as meta tensors (shapes only, no memory); the target shapes come from the model
-configs built on the meta device.
+The source checkpoints are synthetic: the key names and shapes of the reference's state dict
+(``OpenCLIPBackbone`` as ``backbone.*``, ``Mask2FormerVideoHead`` as ``panoptic_head.*``), held
+as meta tensors (shapes only, no memory); the target shapes come from the model configs built on
+the meta device.
 """
 from pathlib import Path
 

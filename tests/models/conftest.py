@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from seg.models import build_segmentor
 from seg.models.heads import OMGHead, PromptEncoder
 
 REFERENCE_DIR = Path(__file__).parents[1] / 'data' / 'reference_small'
@@ -65,3 +66,12 @@ def reference_case_prompt_encoder(reference_head_case) -> PromptEncoder:
     _, prompt_state = split_reference_head_state(reference_head_case['head_state_dict'])
     encoder.load_state_dict(prompt_state, strict=True)
     return encoder.eval()
+
+
+@pytest.fixture
+def model(tiny_cfg):
+    """The tiny test segmentor (tests/conftest.py), seeded, with its vocabulary installed."""
+    torch.manual_seed(0)
+    segmentor = build_segmentor(tiny_cfg)
+    segmentor.init_weights()
+    return segmentor

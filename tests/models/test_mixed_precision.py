@@ -24,14 +24,6 @@ def batch(toy_data_root):
     return pseudo_collate([dataset[i] for i in range(2)])
 
 
-@pytest.fixture
-def model(tiny_cfg):
-    torch.manual_seed(0)
-    segmentor = build_segmentor(tiny_cfg)
-    segmentor.init_weights()
-    return segmentor
-
-
 def _bf16():
     return torch.autocast('cpu', dtype=torch.bfloat16)
 

@@ -31,14 +31,6 @@ def train_batch(toy_data_root):
     return pseudo_collate([dataset[i] for i in range(3)])
 
 
-@pytest.fixture
-def model(tiny_cfg):
-    torch.manual_seed(0)
-    segmentor = build_segmentor(tiny_cfg)
-    segmentor.init_weights()
-    return segmentor
-
-
 def test_tensor_mode_returns_every_prediction_for_mixed_sizes(model, train_batch):
     data = model.data_preprocessor(copy.deepcopy(train_batch), False)
     sizes = {tuple(img.shape[-2:]) for img in train_batch['inputs']}

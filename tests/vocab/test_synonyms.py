@@ -8,7 +8,8 @@ from seg.vocab import (VILD_TEMPLATES, check_templates, class_synonyms, normaliz
     'name, expected',
     [
         ('person,child,girl', ['person', 'child', 'girl']),
-        # mmdet-style ', ' joins must not keep a leading space (reference trap 10.8)
+        # mmdet-style ', ' joins must not keep a leading space (the reference's unstripped
+        # calculate_class_overlapping missed such secondary names)
         ('animal, bird, dog', ['animal', 'bird', 'dog']),
         ('tv_or_monitor', ['tv', 'monitor']),
         ('Traffic_Light', ['traffic light']),

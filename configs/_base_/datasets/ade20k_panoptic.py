@@ -1,6 +1,7 @@
-# ADE20K panoptic (reference sections 3.2 and 4). Validation: resize to fit (2560, 640), batch 2,
-# PQ against the COCO-format panoptic json (things first in the class list, whatever its order).
-# Training (the close-set co-training config): 1280x736 crops after a 0.8-2.0 resize, flip.
+# ADE20K panoptic (the reference's seg/configs/m2ov_val/datasets/ade.py and
+# eval_m2_convl_300q_ov_ade.py). Validation: resize to fit (2560, 640), batch 2, PQ against the
+# COCO-format panoptic json (things first in the class list, whatever its order). Training (the
+# close-set co-training config): 1280x736 crops after a 0.8-2.0 resize, flip.
 from mmengine.config import read_base
 
 from seg.datasets import ADE20KPanopticDataset

@@ -1,7 +1,8 @@
-# Cityscapes panoptic (reference sections 2.7, 3, 3.2 and 4) in the COCO-panoptic format that
-# tools/dataset_converters/cityscapes_to_panoptic.py writes from gtFine (trainIds: 8 things,
-# 11 stuff; the reference's eval config had them swapped). Training: 1280x736 crops after a
-# 0.8-1.5 resize, flip; test: resize to fit (2048, 1024), batch 2, PQ.
+# Cityscapes panoptic (the reference's seg/configs/_base_/datasets/cityscapes_panoptic_720p.py and
+# m2ov_val/eval_m2_convl_300q_ov_cityscapes.py) in the COCO-panoptic format that
+# tools/dataset_converters/cityscapes_to_panoptic.py writes from gtFine (trainIds: 8 things, 11
+# stuff; the reference's eval config had them swapped). Training: 1280x736 crops after a 0.8-1.5
+# resize, flip; test: resize to fit (2048, 1024), batch 2, PQ.
 from mmengine.config import read_base
 
 from seg.datasets import CityscapesPanopticDataset

@@ -1,5 +1,6 @@
-# COCO panoptic (reference sections 2.7 and 3.2): large-scale-jitter training at 1024x1024,
-# test at (1333, 800); PQ, mask AP and mIoU.
+# COCO panoptic (the reference's seg/configs/_base_/datasets/coco_panoptic_lsj.py and
+# m2ov_val/datasets/coco.py): large-scale-jitter training at 1024x1024, test at (1333, 800); PQ,
+# mask AP and mIoU.
 from mmengine.config import read_base
 
 from seg.datasets import CocoPanopticDataset

@@ -1,4 +1,4 @@
-# COCO panoptic as pseudo-videos (reference section 2.4, `coco_panoptic_video_lsj.py`): each
+# COCO panoptic as pseudo-videos (the reference's `coco_panoptic_video_lsj.py`): each
 # image becomes a 2-frame clip; flip and resize (1280x736, ratio 0.8-2.0) are shared by the two
 # frames, the 1280x736 crops are drawn independently, so the clip shows a small "motion".
 # Training only (test with the image configs).

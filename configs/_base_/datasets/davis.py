@@ -1,7 +1,8 @@
-# DAVIS-2017 semi-supervised VOS (reference sections 3, 3.2 and 4): evaluated at 480p with
-# every frame resized to (1280, 736); the first frame's object masks are given (loaded with the
-# annotations) and J&F is computed online. The training split (full resolution, 2-frame clips,
-# resize 0.9-1.1) is unused by the reference.
+# DAVIS-2017 semi-supervised VOS (the reference's seg/configs/_base_/datasets/davis.py and
+# m2ov_val/eval_m2_convl_300q_ov_davis.py): evaluated at 480p with every frame resized to
+# (1280, 736); the first frame's object masks are given (loaded with the annotations) and J&F is
+# computed online. The training split (full resolution, 2-frame clips, resize 0.9-1.1) is unused by
+# the reference.
 from mmengine.config import read_base
 
 from seg.datasets import DAVISDataset

@@ -1,8 +1,10 @@
-# Objects365 v2 instance segmentation (reference section 2.6: the optional pre-training; its
-# module and config were never shipped). 365 thing classes from the json; large-scale jitter at
-# 1024x1024 (ratio 0.1-2.0), as the reference's non-720p variants. Masks come from a pseudo-mask
-# json (`obj365v2_train.gt.json`, as the reference); with the official box-only json set
-# `boxes_as_masks=True` on the dataset to train on filled boxes (see seg/datasets/objects365.py).
+# Objects365 v2 instance segmentation (the reference's optional pre-training,
+# seg/configs/_base_/datasets/objects365v2_instance_lsj.py; its dataset module
+# seg.datasets.objects365 and its training config were never shipped). 365 thing classes from the
+# json; large-scale jitter at 1024x1024 (ratio 0.1-2.0), as the reference's non-720p variants. Masks
+# come from a pseudo-mask json (`obj365v2_train.gt.json`, as the reference); with the official
+# box-only json set `boxes_as_masks=True` on the dataset to train on filled boxes (see
+# seg/datasets/objects365.py).
 from mmengine.config import read_base
 
 from seg.datasets import Objects365InstanceDataset

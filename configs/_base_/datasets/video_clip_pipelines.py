@@ -1,8 +1,8 @@
-# Pipelines shared by the video datasets (reference sections 2.4 and 3.2). Training: 2-frame
-# clips (frames t and t+2), loaded, resized (1280x736, ratio 0.8-2.0), cropped to 1280x736 and
-# flipped with the same random parameters for both frames. Test: every frame resized to fit
-# (1280, 736), its annotations loaded after the resize so that metrics compare at the frame
-# size as stored.
+# Pipelines shared by the video datasets (as the reference's seg/configs/_base_/datasets/
+# youtube_vis_2019.py and vipseg.py, with VideoClipSample). Training: 2-frame clips (frames t and
+# t+2), loaded, resized (1280x736, ratio 0.8-2.0), cropped to 1280x736 and flipped with the same
+# random parameters for both frames. Test: every frame resized to fit (1280, 736), its annotations
+# loaded after the resize so that metrics compare at the frame size as stored.
 from seg.datasets.transforms import (ClipTransform, LoadImageFromFile, LoadVideoAnnotations,
                                      PackVideoInputs, RandomCrop, RandomFlip, RandomResize,
                                      Resize, VideoClipSample)

@@ -1,7 +1,8 @@
-# VIPSeg (reference sections 2.4, 3, 3.2 and 4): the 720p copy
+# VIPSeg (the reference's seg/configs/_base_/datasets/vipseg.py and
+# m2ov_val/eval_m2_convl_300q_ov_vipseg.py): the 720p copy
 # (tools/dataset_converters/vipseg_to_720p.py), 2-frame clips (interval 2) at 1280x736 with shared
-# resize (0.8-2.0) / crop / flip; every frame at test. VPQ over the 0/5/10/15-frame windows
-# (1-4 frames) with STQ, the VPQ6 windows (1, 2, 4, 6 frames) and VSS mIoU.
+# resize (0.8-2.0) / crop / flip; every frame at test. VPQ over the 0/5/10/15-frame windows (1-4
+# frames) with STQ, the VPQ6 windows (1, 2, 4, 6 frames) and VSS mIoU.
 from mmengine.config import read_base
 
 from seg.datasets import VIPSegDataset

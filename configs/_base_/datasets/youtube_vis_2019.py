@@ -1,7 +1,8 @@
-# YouTube-VIS 2019 (reference sections 2.4, 3, 3.2 and 4): 2-frame clips (interval 2) at
-# 1280x736 with shared resize (0.8-2.0) / crop / flip; every frame of a video at test, resized
-# to (1280, 736). The valid split has no public GT: results json + submission zip for the
-# server. Convert the official json first: tools/dataset_converters/vis_to_coco.py.
+# YouTube-VIS 2019 (the reference's seg/configs/_base_/datasets/youtube_vis_2019.py and
+# m2ov_val/eval_m2_convl_300q_ov_y19.py): 2-frame clips (interval 2) at 1280x736 with shared resize
+# (0.8-2.0) / crop / flip; every frame of a video at test, resized to (1280, 736). The valid split
+# has no public GT: results json + submission zip for the server. Convert the official json first:
+# tools/dataset_converters/vis_to_coco.py.
 from mmengine.config import read_base
 
 from seg.datasets import YouTubeVISDataset

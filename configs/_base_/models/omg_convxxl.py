@@ -1,7 +1,7 @@
 # OMG-Seg with the frozen CLIP ConvNeXt-XXL backbone (the released `omg_seg_convxxl.pth`).
-# The reference ships no XXL config (reference section 9); everything but the backbone is the
-# ConvNeXt-L model: the head takes the XXL stage widths [384, 768, 1536, 3072] and compares its
-# class embeddings with D = 1024 CLIP text embeddings (both read from the backbone).
+# The reference ships no XXL config (its seg/configs/ are ConvNeXt-L only); everything but the
+# backbone is the ConvNeXt-L model: the head takes the XXL stage widths [384, 768, 1536, 3072] and
+# compares its class embeddings with D = 1024 CLIP text embeddings (both read from the backbone).
 from mmengine.config import read_base
 
 with read_base():

@@ -1,5 +1,5 @@
-# Reference schedule (section 2.6): AdamW 1e-4, wd 0.05, clip 0.01, 500-iteration warm-up,
-# x0.1 at epochs 8 and 11 of 12.
+# The reference's schedule (seg/configs/_base_/schedules/schedule_12e.py): AdamW 1e-4, wd 0.05,
+# clip 0.01, 500-iteration warm-up, x0.1 at epochs 8 and 11 of 12.
 from mmengine.optim import LinearLR, MultiStepLR, OptimWrapper
 from mmengine.runner import EpochBasedTrainLoop, ValLoop
 from torch.optim import AdamW

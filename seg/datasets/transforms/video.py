@@ -3,7 +3,8 @@
 A video sample is ``dict(<video keys>, frames=[<frame results>, ...])``; each frame dict goes
 through the ordinary image transforms (``ClipTransform``), so loading, resizing, cropping and
 flipping are written once. Instance ids (``gt_instance_ids``) follow their masks through every
-transform, so objects can be matched across frames (reference section 2.4).
+transform, so objects can be matched across frames (the reference groups them into tubes by
+id, ``preprocess_video_panoptic_gt`` in ``seg/models/utils/video_gt_preprocess.py``).
 """
 import copy
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -157,7 +158,8 @@ class ImageToClip(BaseTransform):
 
     Every thing instance gets an id (1, 2, ...), the same in every copy. Follow it with
     ``ClipTransform(share_random_params=True)`` for the shared flip / resize and
-    ``ClipTransform(share_random_params=False)`` for independent crops (reference 2.4).
+    ``ClipTransform(share_random_params=False)`` for independent crops (as the reference's
+    ``ImageCopy`` pipeline, ``seg/configs/_base_/datasets/coco_panoptic_video_lsj.py``).
     """
 
     def __init__(self, num_frames: int = 2) -> None:

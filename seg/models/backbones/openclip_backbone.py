@@ -1,7 +1,9 @@
-"""OpenCLIP ConvNeXt image tower as a 4-scale segmentation backbone (reference section 1.2).
+"""OpenCLIP ConvNeXt image tower as a 4-scale segmentation backbone.
 
+Follows the reference's ``OpenCLIPBackbone`` (``seg/models/backbones/openclip_backbone.py``).
 The CLIP visual tower (a timm ConvNeXt trunk + CLIP projection head) is re-exposed under the
-reference's attribute names so state-dict keys match the published checkpoints (section 7):
+reference's attribute names so state-dict keys match the published checkpoints
+(``m2_convl_12e.pth``, ``omg_seg_convl.pth``):
 ``stem``, ``layer1``..``layer4`` (the four stages), ``norm_pre`` and
 ``head = Sequential(trunk.head, visual.head)``. The text tower is not part of this module (not in
 the state dict, not moved by ``.to()``); :meth:`OpenCLIPBackbone.get_text_encoder` rebuilds it on

@@ -1,8 +1,9 @@
 """Ground truth of one clip as tubes: one (T, H, W) mask per object or stuff class.
 
-Reference section 2.4 (``preprocess_video_panoptic_gt``): thing instances of all frames are
-grouped by instance id (a frame where the object is absent gives an empty slice), their label
-must not change over the clip; stuff tubes come from the per-frame semantic maps.
+As the reference's ``preprocess_video_panoptic_gt`` (``seg/models/utils/video_gt_preprocess.py``):
+thing instances of all frames are grouped by instance id (a frame where the object is absent
+gives an empty slice), their label must not change over the clip; stuff tubes come from the
+per-frame semantic maps.
 """
 from typing import Optional, Sequence, Tuple
 

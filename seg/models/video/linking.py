@@ -1,4 +1,8 @@
-"""MinVIS tube splitting and linking (reference section 1.10)."""
+"""MinVIS tube splitting and linking.
+
+As the reference's ``video_split`` and ``match_from_embeds``
+(``seg/models/detectors/mask2former_vid_minvis.py``).
+"""
 from typing import List, Tuple
 
 import torch

@@ -16,7 +16,7 @@ REFERENCE_FILE = Path(
 
 
 def regenerate_reference_weights(case: dict) -> dict:
-    """The reference case's deterministic backbone weights (recipe of its README, section 4)."""
+    """The reference case's deterministic backbone weights (its README's weight recipe)."""
     weights = {}
     for key, kind in case['weight_kinds'].items():
         seed = zlib.crc32(f"{case['weight_salt']}:{case['weight_key_prefix']}{key}".encode())

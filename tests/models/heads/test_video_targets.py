@@ -1,4 +1,4 @@
-"""Video ground truth as (N, T, H, W) tubes (reference section 2.4)."""
+"""Video ground truth as (N, T, H, W) tubes (reference: ``preprocess_video_panoptic_gt``)."""
 import pytest
 import torch
 
