@@ -176,8 +176,9 @@ class OMGHead(BaseModule):
             feats: backbone maps, frames folded into the batch for clips ((B*T, C, H, W)).
             num_frames: T for clips, 0 for images.
             queries: optional ``query_feat`` / ``query_embed`` (B, N, C) and ``self_attn_mask``
-                (N, N) replacing the learned semantic queries (location prompts, see
-                ``PromptEncoder``).
+                ((N, N) or per image (B, N, N), True = blocked) replacing the learned semantic
+                queries (location prompts, see ``PromptEncoder``); ``first_layer_mask=False``
+                lets them attend to the whole memory in the first layer.
             pixel_features: ``self.pixel_decoder(feats)`` computed beforehand (reused when the
                 same images are decoded with several sets of queries, e.g. click rounds).
         Returns:
@@ -201,9 +202,16 @@ class OMGHead(BaseModule):
         else:
             query_feat, query_embed = queries['query_feat'], queries['query_embed']
             self_attn_mask = queries.get('self_attn_mask')
+            if self_attn_mask is not None and self_attn_mask.dim() == 3:
+                # Per-image masks (B, Q, Q) -> one per attention head, as the layers take them.
+                self_attn_mask = self_attn_mask.repeat_interleave(self.num_heads, dim=0)
 
         prediction, attn_mask = self._predict_from_queries(
             query_feat, mask_features, memories[0].shape[-2:], num_frames)
+        if queries is not None and not queries.get('first_layer_mask', True):
+            # Prompt queries may see the whole memory in the first layer (PromptEncoder's
+            # first_layer_mask=False); semantic queries never take this branch.
+            attn_mask = torch.zeros_like(attn_mask)
         predictions = [prediction]
         for layer_index, layer in enumerate(self.transformer_decoder.layers):
             level = layer_index % self.num_transformer_feat_level

@@ -21,6 +21,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from seg.models.heads import DecoderOutput
+from seg.models.heads.outputs import QueryPredictions
 from seg.models.postprocess.mask_ops import restore_mask_logits
 from seg.utils.config_keys import frozen_dataclass_from_cfg
 from .decoder_task import ClassLogitFusion, DecoderTask
@@ -83,6 +84,58 @@ def stack_sample_prompts(data_samples: Sequence, pad: bool = False
     return torch.stack(boxes), torch.stack(is_point), img_shapes, counts
 
 
+def stack_prompt_inputs(data_samples: Sequence, pad: bool = False) -> Tuple[Dict, List[int]]:
+    """Keyword arguments of :meth:`PromptEncoder.forward` (but ``mask_features``) for a prompt
+    batch, and the prompt count per sample.
+
+    Besides :func:`stack_sample_prompts`' boxes, is_point and img_shapes: ``pad_shapes`` (each
+    sample's ``batch_input_shape``, the padded frame; ``img_shape`` when absent) and, when a
+    sample's prompts carry extra clicks (``points`` (N, P, 2), ``point_labels`` (N, P)),
+    ``points`` / ``point_labels`` stacked to the largest P (label -1 = no click).
+    """
+    boxes, is_point, img_shapes, counts = stack_sample_prompts(data_samples, pad=pad)
+    pad_shapes = [tuple(int(v) for v in sample.metainfo.get(
+        'batch_input_shape', sample.metainfo['img_shape'])[:2]) for sample in data_samples]
+    kwargs = dict(boxes=boxes, is_point=is_point, img_shapes=img_shapes, pad_shapes=pad_shapes)
+    extra = [sample.prompts.points if 'points' in sample.prompts else None
+             for sample in data_samples]
+    if any(points is not None and points.shape[1] > 0 for points in extra):
+        longest = max(points.shape[1] for points in extra if points is not None)
+        num_prompts = boxes.shape[1]
+        all_points = boxes.new_zeros(len(data_samples), num_prompts, longest, 2)
+        all_labels = torch.full((len(data_samples), num_prompts, longest), -1,
+                                dtype=torch.long, device=boxes.device)
+        for index, (sample, points) in enumerate(zip(data_samples, extra)):
+            if points is None:
+                continue
+            if 'point_labels' not in sample.prompts:
+                raise KeyError(f'sample {index}: prompts.points need prompts.point_labels')
+            labels = sample.prompts.point_labels
+            if points.dim() != 3 or points.shape[-1] != 2 or labels.shape != points.shape[:2]:
+                raise ValueError(f'sample {index}: prompts.points must be (N, P, 2) and '
+                                 f'point_labels (N, P), got {tuple(points.shape)} and '
+                                 f'{tuple(labels.shape)}')
+            count, width = points.shape[:2]
+            all_points[index, :count, :width] = points.to(all_points)
+            all_labels[index, :count, :width] = labels.to(all_labels)
+            if count < num_prompts:  # padded prompts repeat the last one (see above)
+                all_points[index, count:] = all_points[index, count - 1]
+                all_labels[index, count:] = all_labels[index, count - 1]
+        kwargs.update(points=all_points, point_labels=all_labels)
+    return kwargs, counts
+
+
+def first_tokens(output: DecoderOutput, tokens_per_prompt: int) -> DecoderOutput:
+    """The predictions of each prompt's first token (multi-point prompts: see
+    ``PromptEncoder``); unchanged with one token per prompt."""
+    if tokens_per_prompt == 1:
+        return output
+    step = slice(None, None, tokens_per_prompt)
+    predictions = [QueryPredictions(p.class_logits[:, step], p.objectness[:, step],
+                                    p.mask_logits[:, step]) for p in output.predictions]
+    return DecoderOutput(predictions=predictions, query_feat=output.query_feat[:, step])
+
+
 def label_prompt_masks(class_logits: Tensor) -> Tuple[Tensor, Tensor]:
     """(N, K+1) logits -> best real class and its probability (softmax over K+1)."""
     probs = class_logits.float().softmax(-1)
@@ -108,15 +161,25 @@ class PromptTask(DecoderTask):
                 ) -> Tuple[Dict[str, Tensor], List[int]]:
         """The decoder's ``queries`` for the prompts of a batch and the prompt count per
         sample (``pad``: see :func:`stack_sample_prompts`)."""
-        boxes, is_point, img_shapes, counts = stack_sample_prompts(data_samples, pad=pad)
-        return self.prompt_encoder(boxes, is_point, img_shapes), counts
+        return self.queries_for(data_samples, pad=pad)
+
+    def queries_for(self, data_samples: Sequence, features: Optional[ImageFeatures] = None,
+                    pad: bool = False) -> Tuple[Dict[str, Tensor], List[int]]:
+        kwargs, counts = stack_prompt_inputs(data_samples, pad=pad)
+        if getattr(self.prompt_encoder, 'needs_mask_features', False):
+            if features is None:
+                raise ValueError('this prompt encoder seeds its queries from the mask '
+                                 'features: pass the image features')
+            kwargs['mask_features'] = features.mask_features
+        return self.prompt_encoder(**kwargs), counts
 
     def decode(self, features: ImageFeatures, data_samples: Sequence, pad: bool = False
                ) -> Tuple[DecoderOutput, List[int]]:
-        queries, counts = self.queries(data_samples, pad=pad)
+        """Decoder output of each prompt (its first token's, for multi-point prompts)."""
+        queries, counts = self.queries_for(data_samples, features, pad=pad)
         output = self.decoder(features.backbone, queries=queries,
                               pixel_features=features.pixel)
-        return output, counts
+        return first_tokens(output, int(queries.get('tokens_per_prompt', 1))), counts
 
     def tensor(self, inputs: Tensor, data_samples: Sequence) -> DecoderOutput:
         return self.decode(self.encode(inputs), data_samples)[0]

@@ -161,3 +161,91 @@ def test_stacking_sample_prompts_pads_only_when_asked():
     assert torch.equal(boxes[0, 2], boxes[0, 1]) and bool(is_point.all())
     with pytest.raises(KeyError, match='no prompts'):
         stack_sample_prompts([SegDataSample(metainfo=dict(img_shape=(8, 8)))])
+
+
+# ---------------------------------------------------------------- issue 14: frames, seeds, points
+def test_padded_frame_click_encoding_agrees_with_the_memory_position_code():
+    """A click at the centre of memory cell (i, j) of a padded sample is encoded at the same
+    place as the decoder's sine code of that cell (frame='padded', codes at cell centres);
+    the reference frame (the valid size) reads it elsewhere."""
+    from seg.models.layers import SinePositionalEncoding, SinePositionalEncoding3D
+    feats, stride = 16, 8
+    img_shape, pad_shape = (40, 56), (64, 64)  # the sample is padded by its batch
+    cells = (pad_shape[0] // stride, pad_shape[1] // stride)
+    settings = dict(num_feats=feats, normalize=True, offset=-0.5)
+    memory_code = SinePositionalEncoding3D(**settings)(torch.zeros(1, 1, *cells, dtype=bool))
+    plane_code = SinePositionalEncoding(**settings)(torch.zeros(1, *cells, dtype=bool))
+    # The decoder's code of an image = the (y, x) plane code + one constant time code.
+    time_code = memory_code[0, 0] - plane_code[0]
+    torch.testing.assert_close(time_code, time_code[:, :1, :1].expand_as(time_code))
+    row, col = 3, 5
+    x, y = col * stride + stride / 2, row * stride + stride / 2
+    boxes = torch.tensor([[[x, y, x, y]]])
+    is_point = torch.ones(1, 1, dtype=torch.bool)
+    expected = plane_code[0, :, row, col]  # (y block, x block)
+
+    def encoded(frame):
+        encoder = PromptEncoder(feat_channels=8, position_feats=feats, frame=frame).eval()
+        queries = encoder(boxes, is_point, [img_shape], pad_shapes=[pad_shape])
+        return queries['position_encoding'][0, 0, :2 * feats]
+
+    torch.testing.assert_close(encoded('padded'), expected, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(encoded('valid'), expected, atol=1e-2)
+    with pytest.raises(ValueError, match='pad_shapes'):
+        PromptEncoder(feat_channels=8, frame='padded')(boxes, is_point, [img_shape])
+
+
+def test_content_seed_is_the_mask_feature_at_the_click():
+    torch.manual_seed(0)
+    encoder = PromptEncoder(feat_channels=8, content_seed='mask_features').eval()
+    mask_features = torch.randn(1, 8, 16, 16)  # stride 4 of a 64 x 64 padded input
+    # Pixel (9, 21) lies in feature cell (2, 5) at its centre: the sample is that feature.
+    boxes = torch.tensor([[[9., 21., 9., 21.], [50., 3., 50., 3.]]])
+    is_point = torch.ones(1, 2, dtype=torch.bool)
+    queries = encoder(boxes, is_point, [(60, 60)], pad_shapes=[(64, 64)],
+                      mask_features=mask_features)
+    base = encoder.pb_embedding.weight[0] + encoder.mask_tokens.weight[0]
+    sampled = queries['query_feat'][0, 0] - base
+    expected = torch.nn.functional.interpolate(mask_features, size=(64, 64), mode='bilinear',
+                                               align_corners=False)[0, :, 21, 9]
+    torch.testing.assert_close(sampled, expected, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(queries['query_feat'][0, 0], queries['query_feat'][0, 1])
+    with pytest.raises(ValueError, match='mask_features'):
+        encoder(boxes, is_point, [(60, 60)], pad_shapes=[(64, 64)])
+
+
+def test_multi_point_prompts_are_token_groups_that_see_only_themselves():
+    torch.manual_seed(0)
+    encoder = PromptEncoder(feat_channels=8, multi_point=True).eval()
+    boxes = torch.tensor([[[10., 10., 10., 10.], [2., 2., 30., 30.]]])
+    is_point = torch.tensor([[True, False]])
+    points = torch.tensor([[[[12., 14.], [40., 40.]], [[5., 5.], [0., 0.]]]])
+    labels = torch.tensor([[[1, 0], [0, -1]]])  # prompt 1's second slot is padding
+    queries = encoder(boxes, is_point, [(48, 48)], points=points, point_labels=labels)
+    assert queries['tokens_per_prompt'] == 3
+    assert queries['query_feat'].shape == (1, 6, 8)
+    mask = queries['self_attn_mask']
+    assert mask.shape == (1, 6, 6)
+    assert not mask[0, :3, :3].any()  # prompt 0's tokens see each other
+    assert mask[0, :3, 3:].all() and mask[0, 3:, :3].all()  # and no other prompt
+    assert mask[0, 3:5, 5].all() and not mask[0, 5, 5]  # padding: seen by none but itself
+    # Positive and negative clicks differ by their label embedding only.
+    feat = queries['query_feat'][0]
+    label = encoder.point_label_embedding.weight
+    torch.testing.assert_close(feat[1] - feat[2], label[1] - label[0])
+    # The first token is the prompt's box / first click: its encoding ignores the extras.
+    single = encoder(boxes, is_point, [(48, 48)])
+    torch.testing.assert_close(single['query_embed'][0], queries['query_embed'][0, ::3])
+    with pytest.raises(ValueError, match='multi_point=True'):
+        PromptEncoder(feat_channels=8)(boxes, is_point, [(48, 48)], points=points,
+                                       point_labels=labels)
+
+
+def test_prompt_encoder_defaults_are_the_reference_settings():
+    encoder = PromptEncoder()
+    assert (encoder.frame, encoder.content_seed, encoder.first_layer_mask,
+            encoder.multi_point) == ('valid', None, True, False)
+    with pytest.raises(ValueError, match='frame'):
+        PromptEncoder(frame='image')
+    with pytest.raises(ValueError, match='content_seed'):
+        PromptEncoder(content_seed='pixels')
