@@ -10,7 +10,8 @@ extra dependency.
     print(server.url)
     server.serve_forever()
 """
-from .app import DemoApp, DemoError, DemoLimits
+from .app import DemoApp
+from .codec import DemoError, DemoLimits
 from .server import DemoServer, make_server
 
 __all__ = ['DemoApp', 'DemoError', 'DemoLimits', 'DemoServer', 'make_server']

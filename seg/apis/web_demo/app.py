@@ -15,7 +15,6 @@ click (or box) predicts the region under it the same way and removes that region
 current (last) object's mask: ``predict_prompts`` takes positive prompts only, so negative
 clicks cannot steer the decoder itself.
 """
-import base64
 import io
 import itertools
 import json
@@ -32,204 +31,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from seg.apis.results import ImageResult, display_name
-from seg.apis.visualizer import color_for, draw_result, draw_vos, overlay_masks
+from seg.apis.visualizer import draw_result, draw_vos
+from .codec import (MB, DemoError, DemoLimits, clean_names, data_url, decode_image, decode_mask,
+                    encode_image, size_text)
+from .objects import ObjectEditor, PromptAction
 
 logger = logging.getLogger(__name__)
 
 TASKS = ('panoptic', 'instance', 'semantic')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.gif')
-MB = 1 << 20
-
-
-class DemoError(Exception):
-    """A problem the user can fix (bad file, missing image...): shown in the page as is."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass
-class DemoLimits:
-    """What the demo accepts; larger inputs are refused with a message naming the limit."""
-    max_image_bytes: int = 25 * MB
-    max_image_side: int = 4096
-    max_video_bytes: int = 200 * MB
-    max_video_frames: int = 100
-    max_video_side: int = 1920
-    max_classes: int = 1000
-    max_prompts: int = 100
-
-
-def _size_text(num_bytes: int) -> str:
-    return f'{num_bytes / MB:.1f} MB' if num_bytes >= MB / 10 else f'{num_bytes} bytes'
-
-
-def encode_image(image_rgb: np.ndarray, fmt: str = '.png', quality: int = 90) -> bytes:
-    """PNG (or JPEG with ``fmt='.jpg'``) bytes of an RGB uint8 image."""
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt == '.jpg' else []
-    ok, data = cv2.imencode(fmt, np.ascontiguousarray(image_rgb[..., ::-1]), params)
-    if not ok:
-        raise RuntimeError(f'OpenCV could not encode a {image_rgb.shape} image as {fmt}')
-    return data.tobytes()
-
-
-def data_url(image_rgb: np.ndarray, fmt: str = '.png') -> str:
-    mime = 'image/jpeg' if fmt == '.jpg' else 'image/png'
-    return f'data:{mime};base64,' + base64.b64encode(encode_image(image_rgb, fmt)).decode()
-
-
-def _open_image(data: bytes, name: str, what: str) -> Image.Image:
-    try:
-        picture = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise DemoError(f'{name!r} is not an image the demo can read (PNG, JPEG, BMP, TIFF, '
-                        f'WebP...){what}') from None
-    except Image.DecompressionBombError:
-        raise DemoError(f'{name!r} is too large: its header announces more pixels than Pillow '
-                        'agrees to decode') from None
-    return picture
-
-
-def decode_image(data: bytes, name: str, max_bytes: int, max_side: int,
-                 what: str = '') -> np.ndarray:
-    """(H, W, 3) uint8 RGB array of an uploaded image file (EXIF orientation applied).
-
-    Raises DemoError for an empty, too large (bytes or pixels), unreadable or damaged file."""
-    if not data:
-        raise DemoError(f'{name!r} is empty (0 bytes)')
-    if len(data) > max_bytes:
-        raise DemoError(f'{name!r} is {_size_text(len(data))}; the demo accepts images up to '
-                        f'{_size_text(max_bytes)}', status=413)
-    picture = _open_image(data, name, what)
-    width, height = picture.size
-    if max(width, height) > max_side:
-        raise DemoError(f'{name!r} is {width}x{height} pixels; the demo accepts images up to '
-                        f'{max_side} pixels a side', status=413)
-    try:
-        picture = ImageOps.exif_transpose(picture).convert('RGB')
-        array = np.asarray(picture, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError) as error:
-        raise DemoError(f'{name!r} is a damaged image: {error}') from None
-    if min(array.shape[:2]) < 1:
-        raise DemoError(f'{name!r} has no pixels ({width}x{height})')
-    return np.ascontiguousarray(array)
-
-
-def decode_mask(url: str, size: Tuple[int, int]) -> np.ndarray:
-    """Bool (H, W) mask of a PNG data URL painted in the page (alpha > 0 = painted)."""
-    prefix = 'data:image/png;base64,'
-    if not isinstance(url, str) or not url.startswith(prefix):
-        raise DemoError('the drawn mask must be a PNG data URL')
-    try:
-        picture = Image.open(io.BytesIO(base64.b64decode(url[len(prefix):], validate=True)))
-        array = np.asarray(picture.convert('RGBA'))
-    except (ValueError, OSError, UnidentifiedImageError):
-        raise DemoError('the drawn mask is not a readable PNG') from None
-    if array.shape[:2] != tuple(size):
-        raise DemoError(f'the drawn mask is {array.shape[1]}x{array.shape[0]} pixels, the frame '
-                        f'{size[1]}x{size[0]}')
-    mask = array[..., 3] > 0
-    if not mask.any():
-        raise DemoError('the drawn mask is empty: paint over the object first')
-    return mask
-
-
-def _clean_names(names, what: str, limit: int) -> List[str]:
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise DemoError(f'{what} must be a list of class names')
-    names = [' '.join(n.split()) for n in names]
-    names = [n for n in names if n]
-    if len(names) > limit:
-        raise DemoError(f'{len(names)} {what}: the demo accepts at most {limit} classes')
-    return names
-
-
-# ---------------------------------------------------------------------------- click prompts
-@dataclass
-class PromptAction:
-    """One click, box or painted mask; ``mask`` / ``label`` / ``score`` as last predicted."""
-    kind: str                      # 'point', 'box' or 'drawn'
-    positive: bool
-    coords: Tuple[float, ...]      # (x, y), (x1, y1, x2, y2) or () for 'drawn'
-    mask: np.ndarray
-    label: Optional[int] = None
-    score: Optional[float] = None
-    vocabulary_version: int = 0
-
-
-class ObjectEditor:
-    """Objects built from prompts on one image (the uploaded image, or a video's first frame).
-
-    A positive point / box / painted mask starts an object; a negative point / box removes the
-    region it predicts from the current (last) object. Undo removes the last action.
-    """
-
-    def __init__(self, image: np.ndarray, key: Tuple):
-        self.image = image
-        self.key = key
-        self.actions: List[PromptAction] = []
-
-    @property
-    def size(self) -> Tuple[int, int]:
-        return tuple(self.image.shape[:2])
-
-    def objects(self) -> List[Dict[str, object]]:
-        """Per object: its positive action, its negative actions and its final mask."""
-        objects = []
-        for action in self.actions:
-            if action.positive:
-                objects.append(dict(action=action, negatives=[], mask=action.mask.copy()))
-            else:
-                current = objects[-1]
-                current['negatives'].append(action)
-                current['mask'] &= ~action.mask
-        return objects
-
-    def masks(self) -> np.ndarray:
-        objects = self.objects()
-        if not objects:
-            return np.zeros((0,) + self.size, dtype=bool)
-        return np.stack([obj['mask'] for obj in objects])
-
-    def render(self, class_names: Sequence[str]) -> Tuple[np.ndarray, List[dict]]:
-        """The overlay (masks, clicks, boxes; no legend panel) and the object list."""
-        objects = self.objects()
-        # The colours draw_vos gives object ids 1..N, so the VOS result keeps them.
-        colors = [color_for(3000 + index) for index in range(1, len(objects) + 1)]
-        canvas = overlay_masks(self.image, [obj['mask'] for obj in objects], colors, alpha=0.5)
-        scale = max(1, round(max(self.size) / 400))
-        entries = []
-        for index, (obj, color) in enumerate(zip(objects, colors), start=1):
-            for action in [obj['action']] + obj['negatives']:
-                self._draw_action(canvas, action, color, scale)
-            action = obj['action']
-            name = ('painted' if action.label is None
-                    else display_name(class_names[action.label]))
-            entries.append(dict(id=index, kind=action.kind, class_name=name,
-                                coords=[round(v, 2) for v in action.coords],
-                                score=None if action.score is None else round(action.score, 4),
-                                area=int(obj['mask'].sum()), negatives=len(obj['negatives']),
-                                color='#%02x%02x%02x' % color))
-        return canvas, entries
-
-    @staticmethod
-    def _draw_action(canvas: np.ndarray, action: PromptAction, color, scale: int) -> None:
-        if action.kind == 'point':
-            center = (int(round(action.coords[0])), int(round(action.coords[1])))
-            fill = (40, 200, 60) if action.positive else (230, 30, 30)
-            cv2.circle(canvas, center, 5 * scale, (255, 255, 255), -1, cv2.LINE_AA)
-            cv2.circle(canvas, center, 4 * scale, fill, -1, cv2.LINE_AA)
-            if not action.positive:
-                cv2.line(canvas, (center[0] - 2 * scale, center[1]),
-                         (center[0] + 2 * scale, center[1]), (255, 255, 255), scale)
-        elif action.kind == 'box':
-            x1, y1, x2, y2 = (int(round(v)) for v in action.coords)
-            edge = tuple(int(c) for c in color) if action.positive else (230, 30, 30)
-            cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), edge, 2 * scale)
 
 
 # ---------------------------------------------------------------------------- sessions
@@ -447,8 +260,8 @@ class DemoApp:
 
     # ------------------------------------------------------------------ vocabulary
     def set_vocabulary(self, things, stuff) -> dict:
-        things = _clean_names(things, 'thing classes', self.limits.max_classes)
-        stuff = _clean_names(stuff, 'stuff classes', self.limits.max_classes)
+        things = clean_names(things, 'thing classes', self.limits.max_classes)
+        stuff = clean_names(stuff, 'stuff classes', self.limits.max_classes)
         if not things and not stuff:
             raise DemoError('the vocabulary is empty: give at least one thing or stuff class')
         if len(things) + len(stuff) > self.limits.max_classes:
@@ -563,8 +376,8 @@ class DemoApp:
             raise DemoError('no file received: choose a video or frame images')
         total = sum(len(data) for _, data in files)
         if total > self.limits.max_video_bytes:
-            raise DemoError(f'the upload is {_size_text(total)}; the demo accepts videos up to '
-                            f'{_size_text(self.limits.max_video_bytes)}', status=413)
+            raise DemoError(f'the upload is {size_text(total)}; the demo accepts videos up to '
+                            f'{size_text(self.limits.max_video_bytes)}', status=413)
         if len(files) == 1 and self._looks_like_video(*files[0]):
             name = files[0][0]
             frames = self._read_clip(*files[0])

@@ -69,7 +69,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format='%(asctime)s %(levelname)s %(message)s')
 
     from seg.apis import Predictor
-    from .app import DemoApp, DemoLimits
+    from .app import DemoApp
+    from .codec import DemoLimits
     from .server import make_server
 
     with warnings.catch_warnings():

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import List, Tuple
 from urllib.parse import parse_qs, urlsplit
 
-from .app import MB, DemoApp, DemoError
+from .app import DemoApp
+from .codec import MB, DemoError
 
 logger = logging.getLogger(__name__)
 
