@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.dataset import pseudo_collate
+from mmengine.structures import InstanceData
 
 from seg.evaluation.click_protocol import ClickProtocol, add_click_ious
 from seg.evaluation.functional import mask_iou
@@ -32,7 +33,7 @@ def interactive_dataset(root, split, test_mode=False):
 def build_model(cfg, **changes):
     cfg = copy.deepcopy(cfg)
     cfg['prompt_encoder'] = dict(type='PromptEncoder')
-    cfg.update(changes)
+    cfg.update(copy.deepcopy(changes))
     torch.manual_seed(0)
     model = build_segmentor(cfg)
     model.init_weights()
@@ -164,3 +165,101 @@ def test_open_vocab_fusion_is_switched_by_config(tiny_cfg, toy_data_root, eval_b
     # Fused outputs are log-probabilities; the plain decoder's are logits with background 0.
     assert torch.allclose(captured['on'].exp().sum(-1), torch.ones(1), atol=1e-4)
     assert torch.all(captured['off'][..., -1] == 0)
+
+
+# ---------------------------------------------------------------- issue 14
+ISSUE14_ENCODER = dict(type='PromptEncoder', point_type_embedding=True, frame='padded',
+                       content_seed='mask_features', first_layer_mask=False, multi_point=True)
+
+
+def eval_samples(root, scale, count=1):
+    dataset = interactive_dataset(root, 'val', test_mode=True)
+    dataset.pipeline.transforms[1].scale = scale  # Resize
+    return [dataset[i] for i in range(count)]
+
+
+@pytest.mark.parametrize('encoder', [dict(type='PromptEncoder'), ISSUE14_ENCODER],
+                         ids=['reference', 'issue14'])
+def test_click_protocol_result_does_not_depend_on_the_other_images_of_the_batch(
+        tiny_cfg, toy_data_root, encoder):
+    model = build_model(tiny_cfg, prompt_encoder=encoder)
+    model.eval()
+    small = eval_samples(toy_data_root, (64, 64))
+    big = eval_samples(toy_data_root, (128, 128), count=2)[1:]
+    ious = []
+    for batch in (small, small + big):
+        batch = pseudo_collate(copy.deepcopy(batch))
+        samples = model(**model.data_preprocessor(copy.deepcopy(batch), False), mode='predict')
+        add_click_ious(model, batch, samples, ClickProtocol(max_clicks=3))
+        ious.append(samples[0].pred_prompts.click_ious)
+    torch.testing.assert_close(ious[0], ious[1])
+
+
+def test_multi_point_model_trains_on_extra_clicks_and_the_protocol_uses_them(
+        tiny_cfg, toy_data_root):
+    model = build_model(tiny_cfg, prompt_encoder=ISSUE14_ENCODER)
+    dataset = interactive_dataset(toy_data_root, 'train')
+    dataset.pipeline.transforms[4].max_extra_points = 2  # GeneratePrompts
+    np.random.seed(1)
+    batch = pseudo_collate([dataset[i] for i in range(2)])
+    assert batch['data_samples'][0].prompts.points.shape == (4, 2, 2)
+    model.train()
+    losses = model(**model.data_preprocessor(copy.deepcopy(batch), True), mode='loss')
+    sum(losses.values()).backward()
+    assert model.prompt_encoder.point_label_embedding.weight.grad.abs().sum() > 0
+    output = model(**model.data_preprocessor(copy.deepcopy(batch), False), mode='tensor')
+    assert output.last.mask_logits.shape[:2] == (2, 4)  # 3 tokens a prompt, one mask each
+    # The protocol gives each object one prompt with all its clicks (it asks for them).
+    model.eval()
+    calls = []
+    original = model.predict_prompts
+
+    def spy(features, samples, rescale=True):
+        calls.append(samples[0].prompts)
+        return original(features, samples, rescale=rescale)
+
+    model.predict_prompts = spy
+    eval_batch = pseudo_collate(eval_samples(toy_data_root, (64, 64)))
+    samples = model(**model.data_preprocessor(copy.deepcopy(eval_batch), False), mode='predict')
+    add_click_ious(model, eval_batch, samples, ClickProtocol(max_clicks=3, stop_iou=1.01))
+    assert 'points' not in calls[1]  # click 1 of the protocol: one click per prompt
+    assert calls[-1].points.shape[1] == 2  # click 3: the first click + 2 extra
+    assert samples[0].pred_prompts.click_ious.shape[1] == 3
+
+
+def test_two_clicks_on_different_segments_give_their_own_masks_after_a_short_overfit(
+        tiny_cfg, toy_data_root):
+    """Fails when the decoder ignores where the click is (every click the same mask)."""
+    model = build_model(tiny_cfg, prompt_encoder=ISSUE14_ENCODER)
+    dataset = interactive_dataset(toy_data_root, 'train')
+    image = dataset[0]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    model.train()
+    np.random.seed(0)
+    torch.manual_seed(0)
+    for _ in range(40):
+        sample = dataset[0]
+        data = model.data_preprocessor(pseudo_collate([sample]), True)
+        loss = sum(model(**data, mode='loss').values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    gt = image['data_samples'].gt_instances.masks.numpy().astype(bool)
+    areas = gt.reshape(len(gt), -1).sum(1)
+    first, second = np.argsort(-areas)[:2]  # the two largest segments
+    from seg.structures.clicks import farthest_interior_point
+    clicks = [farthest_interior_point(gt[first]), farthest_interior_point(gt[second])]
+    query = copy.deepcopy(image['data_samples'])
+    query.prompts = InstanceData(
+        boxes=torch.tensor([[x, y, x, y] for x, y in clicks], dtype=torch.float32),
+        is_point=torch.ones(2, dtype=torch.bool))
+    data = model.data_preprocessor(pseudo_collate([dict(inputs=image['inputs'],
+                                                        data_samples=query)]), False)
+    features = model.image_features(data['inputs'])
+    masks = model.predict_prompts(features, data['data_samples'], rescale=False)[0] \
+        .pred_prompts.masks.numpy()
+    for mask, own, other in ((masks[0], gt[first], gt[second]),
+                             (masks[1], gt[second], gt[first])):
+        assert mask_iou(mask, own) > mask_iou(mask, other)
+    assert mask_iou(masks[0], masks[1]) < 0.5

@@ -3,10 +3,15 @@
 Clicks are (x, y) pixel indices of the ground-truth mask's image; where the first and the next
 click go is click geometry (``seg.structures.clicks``).
 
-* Feedback: the model takes one location prompt per query and no mask input, so the state of
-  an object after k clicks is composed here: every click is decoded by the model on its own
-  (one prompt query), a positive click adds its mask to the current mask, a negative click
-  removes its mask from it: ``mask_k = mask_{k-1} | m_k`` or ``mask_{k-1} & ~m_k``.
+* Feedback, two modes:
+
+  - ``'multi_point'`` (models whose prompts carry several clicks): after k clicks the object is
+    one prompt holding all k clicks (positive and negative), decoded afresh; its mask is the
+    object's mask. A further click refines the prompt instead of editing a mask.
+  - ``'compose'`` (models that take one click per prompt, the reference): every click is
+    decoded on its own (one prompt query), a positive click adds its mask to the current mask,
+    a negative click removes its mask from it: ``mask_k = mask_{k-1} | m_k`` or
+    ``mask_{k-1} & ~m_k``.
 * Metrics: IoU after each click; NoC@t = clicks needed to reach IoU >= t (``max_clicks`` when
   never reached, as usual), NoF@t = objects that never reach it, mIoU@k = mean IoU after k
   clicks. An object stops being clicked once its IoU reaches ``stop_iou``; its IoU is carried
@@ -37,21 +42,29 @@ def compose_click_mask(current: Optional[np.ndarray], click_mask: np.ndarray,
 
 
 ClickPredictor = Callable[[np.ndarray], np.ndarray]
+FEEDBACK_MODES = ('compose', 'multi_point')
 
 
-def simulate_clicks(predict: ClickPredictor, gt_masks: np.ndarray, max_clicks: int = 20,
-                    stop_iou: Optional[float] = 0.9) -> Tuple[np.ndarray, List[List[Click]]]:
+def simulate_clicks(predict: Callable, gt_masks: np.ndarray, max_clicks: int = 20,
+                    stop_iou: Optional[float] = 0.9, mode: str = 'compose'
+                    ) -> Tuple[np.ndarray, List[List[Click]]]:
     """Run the multi-click protocol on every object of one image.
 
     Args:
-        predict: maps (n, 2) click coordinates (x, y) to the (n, H, W) boolean masks the model
-            decodes for them, one independent prompt per click.
+        predict: ``'compose'``: maps (n, 2) click coordinates (x, y) to the (n, H, W) boolean
+            masks the model decodes for them, one independent prompt per click.
+            ``'multi_point'``: maps a list of n click sequences (each a list of (x, y,
+            positive), first click positive) to the (n, H, W) masks of n prompts, each
+            holding its whole sequence.
         gt_masks: (M, H, W) boolean ground-truth masks (every one non-empty).
         max_clicks: clicks per object.
         stop_iou: an object whose IoU reaches it gets no further clicks (None: never stop).
+        mode: the feedback mode (see the module doc).
     Returns:
         ious (M, max_clicks) and the clicks given to each object.
     """
+    if mode not in FEEDBACK_MODES:
+        raise ValueError(f'mode must be one of {FEEDBACK_MODES}, got {mode!r}')
     gt_masks = np.asarray(gt_masks, dtype=bool)
     if gt_masks.ndim != 3:
         raise ValueError(f'gt_masks must be (M, H, W), got shape {gt_masks.shape}')
@@ -66,14 +79,20 @@ def simulate_clicks(predict: ClickPredictor, gt_masks: np.ndarray, max_clicks: i
     for round_index in range(max_clicks):
         if pending:
             objects = sorted(pending)
-            points = np.array([pending[i][:2] for i in objects], dtype=np.float32)
-            decoded = np.asarray(predict(points), dtype=bool)
+            if mode == 'multi_point':
+                decoded = predict([clicks[i] + [pending[i]] for i in objects])
+            else:
+                decoded = predict(np.array([pending[i][:2] for i in objects], dtype=np.float32))
+            decoded = np.asarray(decoded, dtype=bool)
             if decoded.shape != (len(objects),) + gt_masks.shape[1:]:
                 raise ValueError(f'predict returned masks of shape {decoded.shape} for '
                                  f'{len(objects)} clicks on {gt_masks.shape[1:]} images')
             for row, i in enumerate(objects):
                 clicks[i].append(pending[i])
-                current[i] = compose_click_mask(current[i], decoded[row], pending[i][2])
+                if mode == 'multi_point':
+                    current[i] = decoded[row].copy()
+                else:
+                    current[i] = compose_click_mask(current[i], decoded[row], pending[i][2])
         pending = {}
         for i in range(num_objects):
             ious[i, round_index] = mask_iou(current[i], gt_masks[i])

@@ -75,3 +75,23 @@ def test_eval_clicks_are_centre_points_scaled_to_the_network_input():
     assert len(packed['data_samples'].gt_instances) == 3
     with pytest.raises(KeyError, match='prompt_boxes'):
         PackInteractiveInputs()(scene())
+
+
+def test_extra_clicks_are_positive_inside_and_negative_outside_their_mask():
+    np.random.seed(0)
+    results = GeneratePrompts(num_prompts=30, max_extra_points=3)(AddStuffInstances()(scene()))
+    points, labels = results['prompt_points'], results['prompt_point_labels']
+    assert points.shape == (30, 3, 2) and labels.shape == (30, 3)
+    counts = (labels >= 0).sum(1)
+    assert set(counts.tolist()) == {0, 1, 2, 3}  # uniform 0..3 extra clicks
+    assert np.all(labels[:, 1:][labels[:, :-1] < 0] < 0)  # padding only at the end
+    assert (labels == 1).any() and (labels == 0).any()
+    for mask, prompt_points, prompt_labels in zip(results['gt_masks'].astype(bool), points,
+                                                  labels):
+        for (x, y), label in zip(prompt_points, prompt_labels):
+            if label >= 0:
+                assert mask[int(y), int(x)] == bool(label)
+    packed = PackInteractiveInputs()(results)['data_samples'].prompts
+    assert packed.points.shape == (30, 3, 2) and packed.point_labels.dtype == torch.int64
+    with pytest.raises(ValueError, match='max_extra_points'):
+        GeneratePrompts(max_extra_points=-1)

@@ -98,3 +98,52 @@ def test_click_coordinates_follow_the_gt_resolution():
     assert input_scale_of_masks((100, 160), (100, 160), (50, 80), (2.0, 2.0))[0] == (1.0, 1.0)
     with pytest.raises(ValueError, match='match neither'):
         input_scale_of_masks((7, 7), (100, 160), (50, 80))
+
+
+def sequence_predictor(calls):
+    """A fake multi-point model: the mask of a click sequence is the union of the regions of
+    its positive clicks minus those of its negative clicks (it never forgets a click)."""
+    def predict(sequences):
+        calls.append([list(clicks) for clicks in sequences])
+        masks = []
+        for clicks in sequences:
+            mask = np.zeros_like(A)
+            for x, y, positive in clicks:
+                region = REGIONS == REGIONS[int(y), int(x)]
+                mask = (mask | region) if positive else (mask & ~region)
+            masks.append(mask)
+        return np.stack(masks)
+    return predict
+
+
+def test_multi_point_feedback_decodes_each_object_as_one_prompt_with_all_its_clicks():
+    calls = []
+    # Object A | B: the first click (farthest point, in A) gives A; the second click, in B,
+    # is positive and the prompt then holds both: A | B.
+    ious, clicks = simulate_clicks(sequence_predictor(calls), np.stack([A | B]), max_clicks=4,
+                                   mode='multi_point')
+    np.testing.assert_allclose(ious[0], [0.5, 1.0, 1.0, 1.0])  # stops once reached
+    assert [len(sequence) for call in calls for sequence in call] == [1, 2]
+    assert clicks[0] == [(4, 1, True), (7, 1, True)]
+    calls.clear()
+    target = A | C
+    ious, clicks = simulate_clicks(sequence_predictor(calls), np.stack([target]), max_clicks=4,
+                                   mode='multi_point')
+    assert [len(call[0]) for call in calls] == list(range(1, len(clicks[0]) + 1))
+    assert calls[-1][0] == clicks[0]  # the last prompt holds every click given so far
+    assert ious[0, -1] == 1.0 and np.all(np.diff(ious[0]) >= 0)
+    with pytest.raises(ValueError, match='mode'):
+        simulate_clicks(sequence_predictor([]), np.stack([A]), mode='replace')
+
+
+def test_multi_point_prompts_put_the_first_click_first_and_pad_the_rest():
+    from seg.evaluation.click_protocol import multi_point_prompts
+    prompts = multi_point_prompts([[(4, 2, True)], [(1, 1, True), (5, 6, False), (2, 2, True)]],
+                                  scale=(2.0, 0.5))
+    torch.testing.assert_close(prompts.boxes, torch.tensor([[8., 1., 8., 1.], [2., .5, 2., .5]]))
+    assert prompts.is_point.all()
+    torch.testing.assert_close(prompts.points, torch.tensor(
+        [[[0., 0.], [0., 0.]], [[10., 3.], [4., 1.]]]))
+    assert prompts.point_labels.tolist() == [[-1, -1], [0, 1]]
+    with pytest.raises(ValueError, match='positive'):
+        multi_point_prompts([[(1, 1, False)]])
