@@ -229,30 +229,83 @@ class Predictor:
 
     @torch.no_grad()
     def predict_prompts(self, points=None, boxes=None, image: Optional[ImageInput] = None,
-                        image_format: str = 'RGB') -> PromptResult:
-        """One mask per prompt: ``points`` (P, 2) x, y clicks and/or ``boxes`` (M, 4) x1, y1,
-        x2, y2, in pixels of the original image; all decoded in one pass. Masks come back in
-        the order points, then boxes, with the best class of the vocabulary and its score."""
+                        image_format: str = 'RGB', labels=None,
+                        prompts: Optional[Sequence[dict]] = None) -> PromptResult:
+        """Masks for location prompts, in pixels of the original image; all decoded in one
+        pass, each with the best class of the vocabulary and its score.
+
+        * ``points`` (P, 2) x, y clicks and/or ``boxes`` (M, 4) x1, y1, x2, y2: one mask per
+          point, then one per box (each click its own prompt).
+        * ``points`` with ``labels`` (P,) (1 positive, 0 negative) and at most one box: all of
+          them form one prompt (needs a multi-point model): one mask.
+        * ``prompts``: a list of multi-point prompts, each a dict with ``points`` (k, 2),
+          ``labels`` (k,) (default: all positive) and / or ``box`` (4,): one mask per prompt.
+        A multi-point prompt needs a box or a positive click.
+        """
         if self.model.prompt_encoder is None:
             raise ValueError('this model has no prompt encoder (model.prompt_encoder=None): '
                              'point / box prompts need a model trained with them')
         state = self._current(image, image_format)
-        points, boxes = check_prompts(points, boxes, state['size'])
         meta = state['metainfo']
         scale = np.asarray(meta.get('scale_factor', (1.0, 1.0)), dtype=np.float32)
-        scaled_points = points * scale
-        scaled_boxes = boxes * np.concatenate([scale, scale])
-        prompt_boxes = np.concatenate([np.concatenate([scaled_points, scaled_points], 1),
-                                       scaled_boxes]).astype(np.float32)
-        is_point = np.arange(len(prompt_boxes)) < len(points)
+        if prompts is not None or labels is not None:
+            if prompts is not None and (points is not None or boxes is not None
+                                        or labels is not None):
+                raise ValueError('give either prompts=[...] or points / labels / boxes')
+            if prompts is None:
+                boxes = None if boxes is None or len(boxes) == 0 else np.asarray(boxes)
+                if boxes is not None and boxes.reshape(-1, 4).shape[0] > 1:
+                    raise ValueError('points with labels form one prompt: give at most one box')
+                prompts = [dict(points=points, labels=labels,
+                                box=None if boxes is None else boxes.reshape(4))]
+            grouped = [self._checked_prompt(index, prompt, state['size'])
+                       for index, prompt in enumerate(prompts)]
+            if not grouped:
+                raise ValueError('give at least one prompt')
+            if (any(len(p) + (box is not None) > 1 for p, _, box in grouped)
+                    and not getattr(self.model.prompt_encoder, 'multi_point', False)):
+                raise ValueError('this model takes one click or box per prompt '
+                                 '(prompt_encoder.multi_point=False): give points / boxes '
+                                 'without labels or prompts')
+            instances = multi_point_instances(grouped, scale)
+            points = np.concatenate([p for p, _, _ in grouped]).reshape(-1, 2)
+            boxes = np.asarray([box for _, _, box in grouped if box is not None],
+                               dtype=np.float32).reshape(-1, 4)
+        else:
+            points, boxes = check_prompts(points, boxes, state['size'])
+            scaled_points = points * scale
+            scaled_boxes = boxes * np.concatenate([scale, scale])
+            prompt_boxes = np.concatenate([np.concatenate([scaled_points, scaled_points], 1),
+                                           scaled_boxes]).astype(np.float32)
+            is_point = np.arange(len(prompt_boxes)) < len(points)
+            instances = InstanceData(boxes=torch.from_numpy(prompt_boxes),
+                                     is_point=torch.from_numpy(is_point))
         sample = SegDataSample(metainfo=meta)
-        sample.prompts = InstanceData(boxes=torch.from_numpy(prompt_boxes).to(self.device),
-                                      is_point=torch.from_numpy(is_point).to(self.device))
+        sample.prompts = instances.to(self.device)
         result = self.model.predict_prompts(state['features'], [sample])[0].pred_prompts
         return PromptResult(masks=result.masks.cpu().numpy().astype(bool),
                             labels=result.labels.cpu().numpy().astype(np.int64),
                             scores=result.scores.float().cpu().numpy(),
                             class_names=self.class_names, points=points, boxes=boxes)
+
+    @staticmethod
+    def _checked_prompt(index: int, prompt, size):
+        """(k, 2) points, (k,) labels and the box (or None) of one multi-point prompt."""
+        if not isinstance(prompt, dict) or not set(prompt) <= {'points', 'labels', 'box'}:
+            raise ValueError(f'prompt {index} must be a dict with points / labels / box, got '
+                             f'{prompt!r}')
+        box = prompt.get('box')
+        points, boxes = check_prompts(prompt.get('points'),
+                                      None if box is None else [box], size)
+        labels = prompt.get('labels')
+        labels = (np.ones(len(points), dtype=np.int64) if labels is None
+                  else np.asarray(labels, dtype=np.int64).reshape(-1))
+        if len(labels) != len(points) or not np.isin(labels, (0, 1)).all():
+            raise ValueError(f'prompt {index}: labels must be one 0 (negative) or 1 (positive) '
+                             f'per point, got {labels.tolist()} for {len(points)} points')
+        if len(boxes) == 0 and not (labels == 1).any():
+            raise ValueError(f'prompt {index} needs a box or a positive click')
+        return points, labels, (boxes[0] if len(boxes) else None)
 
     # ------------------------------------------------------------------ videos
     @torch.no_grad()
@@ -322,3 +375,37 @@ class Predictor:
             video.track_scores = tracks['scores'].float().cpu().numpy()
             video.track_ids = tracks['instances_id'].cpu().numpy()
         return video
+
+
+def multi_point_instances(prompts, scale) -> InstanceData:
+    """``InstanceData`` of multi-point prompts [(points (k, 2), labels (k,), box or None)] in
+    original-image pixels, scaled to the network input by ``scale`` (x, y): the first token of
+    a prompt is its box, else its first positive click; its other clicks are ``points`` /
+    ``point_labels`` (padded with label -1)."""
+    scale = np.asarray(scale, dtype=np.float32)
+    firsts, is_point, extras = [], [], []
+    for points, labels, box in prompts:
+        points = np.asarray(points, dtype=np.float32).reshape(-1, 2) * scale
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+        if box is not None:
+            firsts.append(np.asarray(box, dtype=np.float32) * np.concatenate([scale, scale]))
+            is_point.append(False)
+            extras.append((points, labels))
+        else:
+            first = int(np.flatnonzero(labels == 1)[0])
+            firsts.append(np.concatenate([points[first], points[first]]))
+            is_point.append(True)
+            keep = np.arange(len(points)) != first
+            extras.append((points[keep], labels[keep]))
+    width = max(len(labels) for _, labels in extras)
+    instances = InstanceData(boxes=torch.from_numpy(np.stack(firsts).astype(np.float32)),
+                             is_point=torch.from_numpy(np.asarray(is_point, dtype=bool)))
+    if width > 0:
+        all_points = np.zeros((len(prompts), width, 2), dtype=np.float32)
+        all_labels = np.full((len(prompts), width), -1, dtype=np.int64)
+        for row, (points, labels) in enumerate(extras):
+            all_points[row, :len(labels)] = points
+            all_labels[row, :len(labels)] = labels
+        instances.points = torch.from_numpy(all_points)
+        instances.point_labels = torch.from_numpy(all_labels)
+    return instances

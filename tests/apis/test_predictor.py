@@ -202,3 +202,58 @@ def test_checkpoint_is_loaded(tiny_cfg, tmp_path):
     loaded = Predictor.from_config(dict(model=tiny_cfg), tmp_path / 'model.pth').model
     for key, value in source.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def multi_point_predictor(tiny_cfg):
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg['prompt_encoder'] = dict(type='PromptEncoder', frame='padded',
+                                 content_seed='mask_features', multi_point=True)
+    torch.manual_seed(0)
+    config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
+                                            dict(type='Resize', scale=(48, 48), keep_ratio=True),
+                                            dict(type='PackSegInputs')])
+    return Predictor.from_config(config)
+
+
+def test_multi_point_prompts_give_one_mask_per_prompt(tiny_cfg, image):
+    predictor = multi_point_predictor(tiny_cfg)
+    predictor.set_image(image)
+    seen = []
+    original = predictor.model.predict_prompts
+    predictor.model.predict_prompts = lambda features, samples, **kw: (
+        seen.append(samples[0].prompts.clone()) or original(features, samples, **kw))
+    one = predictor.predict_prompts(points=[[30, 20], [5, 50], [70, 10]], labels=[1, 0, 1])
+    assert one.masks.shape == (1, HEIGHT, WIDTH)
+    prompts = seen[-1]
+    scale = 48 / WIDTH  # the network input is the image resized to fit 48 x 48
+    torch.testing.assert_close(prompts.boxes.cpu(), torch.tensor([[30., 20., 30., 20.]]) * scale,
+                               atol=0.2, rtol=0)  # (rounded heights: h scale differs a bit)
+    assert prompts.point_labels.tolist() == [[0, 1]]  # the other clicks, in order
+    many = predictor.predict_prompts(prompts=[
+        dict(points=[[30, 20]]),
+        dict(points=[[5, 50], [30, 20]], labels=[0, 1]),  # first positive click leads
+        dict(box=[20, 10, 60, 40], points=[[25, 15]], labels=[0])])
+    assert many.masks.shape == (3, HEIGHT, WIDTH)
+    prompts = seen[-1]
+    assert prompts.is_point.tolist() == [True, True, False]
+    assert prompts.point_labels.tolist() == [[-1], [0], [0]]
+    # One prompt per click, as before, when no labels are given.
+    assert predictor.predict_prompts(points=[[30, 20], [5, 50]]).masks.shape[0] == 2
+    # A prompt alone gives the same mask as in a batch of prompts (decoded independently).
+    alone = predictor.predict_prompts(prompts=[dict(points=[[5, 50], [30, 20]],
+                                                    labels=[0, 1])])
+    assert np.array_equal(alone.masks[0], many.masks[1])
+    with pytest.raises(ValueError, match='box or a positive click'):
+        predictor.predict_prompts(points=[[5, 50]], labels=[0])
+    with pytest.raises(ValueError, match='one 0 .* or 1'):
+        predictor.predict_prompts(points=[[5, 50]], labels=[2])
+    with pytest.raises(ValueError, match='either prompts'):
+        predictor.predict_prompts(points=[[5, 50]], prompts=[dict(points=[[5, 50]])])
+
+
+def test_multi_point_prompts_need_a_multi_point_model(predictor, image):
+    predictor.set_image(image)
+    with pytest.raises(ValueError, match='multi_point=False'):
+        predictor.predict_prompts(points=[[30, 20], [5, 50]], labels=[1, 0])
+    # A single click with a label is a plain prompt: fine for any model.
+    assert predictor.predict_prompts(points=[[30, 20]], labels=[1]).masks.shape[0] == 1
