@@ -402,6 +402,10 @@ def format_table(results: dict) -> str:
         for stage, row in results['inference'].items():
             lines.append(f'{stage:<16s} {1e3 * row["median_s"]:10.2f} {1e3 * row["min_s"]:9.2f} '
                          f'{1e3 * row["max_s"]:9.2f}')
+    if 'inference_summary' in results:
+        row = results['inference_summary']
+        lines.append(f'inference: {row["images_per_s"]:.2f} images/s (total), peak memory '
+                     f'{row["peak_memory_bytes"] / 2 ** 20:.0f} MiB ({row["peak_memory_kind"]})')
     if 'train' in results:
         row = results['train']
         lines.append(f'train: batch {row["batch_size"]}, {row["iters_per_s"]:.3f} it/s, peak '
@@ -457,8 +461,13 @@ def format_table(results: dict) -> str:
 
 def _model_benchmarks(model, cfg: Config, args: argparse.Namespace, device, results: dict):
     if 'inference' in args.what:
+        if device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(device)
         results['inference'] = benchmark_inference(model, args.size, args.runs, args.warmup,
                                                    device)
+        results['inference_summary'] = dict(
+            images_per_s=1.0 / results['inference']['total']['median_s'],
+            **_peak_memory_bytes(device))
     if 'train' in args.what:
         batch_size = args.batch or cfg.train_dataloader.batch_size
         results['train'] = benchmark_train(model, cfg, batch_size, args.runs, args.warmup, device)
