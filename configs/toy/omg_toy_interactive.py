@@ -23,15 +23,32 @@ with read_base():
                                             train_loader)
     from .omg_toy_coco_panoptic import *  # noqa: F401,F403
 
-# Reference prompt encoding: a click is a 6x6 box with the "box" type embedding.
-click_prompt_encoder = dict(type=PromptEncoder, point_radius=3, point_type_embedding=False,
-                            noise_scale=0.4,
-                            noise_damping=0.01)
+# Prompt encoding (issue 14; the released-weight configs keep the reference's settings, see
+# seg.models.heads.prompt_encoder): a click is a 6x6 box with the "point" type embedding,
+# normalised by the padded input (the frame of the decoder's position codes), its content query
+# seeded with the stride-4 mask feature at the click, no shared first-layer attention mask, and
+# several positive / negative clicks per prompt (the multi-click protocol then gives each object
+# one prompt holding all its clicks).
+click_prompt_encoder = dict(type=PromptEncoder, point_radius=3, point_type_embedding=True,
+                            noise_scale=0.4, noise_damping=0.01, frame='padded',
+                            content_seed='mask_features', first_layer_mask=False,
+                            multi_point=True)
+# Extra clicks per training prompt (uniform 0..4, half positive, negatives near the object).
+click_extra_points = 4
 # One test pass gives PQ (semantic queries) and the 20-click protocol (prompt queries; the
 # test loop runs it for InteractiveMetric).
 click_test_cfg = dict(with_panoptic=True)
 click_protocol = dict(max_clicks=20, stop_iou=0.9)
 model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
+# Memory position codes at cell centres ((i + 0.5) / h, as prompts and the pixel decoder's
+# reference points) instead of the cells' far edges ((i + 1) / h).
+click_decoder_positions = dict(normalize=True, offset=-0.5)
+model.panoptic_head.positional_encoding = click_decoder_positions
+# Prompt embeddings get no weight decay, as the semantic query embeddings.
+click_paramwise_keys = {'prompt_encoder.mask_tokens': embed_multi,
+                        'prompt_encoder.pb_embedding': embed_multi,
+                        'prompt_encoder.point_label_embedding': embed_multi}
+optim_wrapper.paramwise_cfg.custom_keys.update(click_paramwise_keys)
 
 panoptic_train_pipeline = train_pipeline  # the panoptic toy's (omg_toy_coco_panoptic.py)
 interactive_train_pipeline = [
@@ -44,7 +61,8 @@ interactive_train_pipeline = [
     dict(type=FilterAnnotations, min_gt_mask_area=16, by_mask=True, keep_empty=False),
     # A random pixel of a mask becomes a click (reference); N = 20 prompts per image (the
     # reference's number; the toy images hold 3-8 segments, so each gets several clicks).
-    dict(type=GeneratePrompts, num_prompts=20, mode='point'),
+    dict(type=GeneratePrompts, num_prompts=20, mode='point',
+         max_extra_points=click_extra_points),
     dict(type=PackInteractiveInputs),
 ]
 interactive_test_pipeline = [

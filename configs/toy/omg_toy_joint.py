@@ -26,7 +26,8 @@ from seg.evaluation.metrics import (CocoInstanceMetric, CocoPanopticMetric, Inte
 
 with read_base():
     from .._base_.datasets._loaders import coco_train_files, train_loader
-    from .omg_toy_interactive import (click_prompt_encoder, click_protocol, click_test_cfg,
+    from .omg_toy_interactive import (click_decoder_positions, click_paramwise_keys,
+                                      click_prompt_encoder, click_protocol, click_test_cfg,
                                       interactive_test_pipeline, interactive_train_pipeline)
     from .omg_toy_interactive import test_dataloader as click_test_dataloader
     from .omg_toy_video import *  # noqa: F401,F403
@@ -39,6 +40,10 @@ video_vocabulary = model.vocabulary  # the toy videos' classes (name 'toy_video'
 # vocabularies (in the same order) as the JointDataset below; None = the class-agnostic prompts.
 model.vocabulary = dict(merge=[coco_vocabulary, video_vocabulary, None])
 model.update(prompt_encoder=click_prompt_encoder, interactive_test_cfg=click_test_cfg)
+# The interactive toy's prompt settings (issue 14): decoder position codes at cell centres,
+# no weight decay on the prompt embeddings.
+model.panoptic_head.positional_encoding = click_decoder_positions
+optim_wrapper.paramwise_cfg.custom_keys.update(click_paramwise_keys)
 
 coco_clip_pipeline = [
     dict(type=LoadImageFromFile),

@@ -166,7 +166,11 @@ def _prompt_encoder_cfg(case: ReferenceCase) -> Optional[dict]:
     head = case.model['head']
     if not head.get('enable_box_query', False):
         return None
+    # The reference's prompt path, written out (issue 14 added switches with these defaults):
+    # prompts normalised by the valid image size, content = embeddings only, first-layer
+    # attention mask kept, one click or box per prompt.
     return dict(type='PromptEncoder', point_radius=3, point_type_embedding=False,
+                frame='valid', content_seed=None, first_layer_mask=True, multi_point=False,
                 position_feats=int(
                     head.get('prompt_position_encoding_num_feats_per_coordinate', 128)))
 
