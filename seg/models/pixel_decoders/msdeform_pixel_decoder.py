@@ -153,7 +153,10 @@ class MSDeformAttnPixelDecoder(nn.Module):
             feat = feats[idx]
             height, width = feat.shape[-2:]
             projected = self.input_convs[level](feat)
-            # Inputs are never padded at this stage: an all-valid mask for the sine code.
+            # Batches are padded (to the largest image, then to the divisor), but the code is
+            # taken over the whole padded map, as the reference does: the same frame as the
+            # reference points below and the decoder's memory codes. Prompts are read in it
+            # with PromptEncoder(frame='padded') (issue 14).
             no_padding = feat.new_zeros((1, height, width), dtype=torch.bool)
             position = self.positional_encoding(no_padding)
             position = self.level_encoding.weight[level].view(1, -1, 1, 1) + position
