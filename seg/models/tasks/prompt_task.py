@@ -1,7 +1,9 @@
 """Location-prompt (point / box) batches: one query per prompt, one mask per query.
 
 A batch is a prompt batch when its samples carry ``prompts`` (``InstanceData`` with ``boxes``
-(N, 4) pixel boxes of the network input and ``is_point`` (N,)); see :func:`batch_kind`.
+(N, 4) pixel boxes of the network input and ``is_point`` (N,); multi-point prompts add
+``points`` (N, P, 2) and ``point_labels`` (N, P), see ``PromptEncoder``); see
+:func:`batch_kind`. Each prompt yields one prediction (its first token's).
 
 * Training: prompt i is supervised by ``gt_instances.masks[i]`` (BCE + Dice, no matching, no
   class loss).
