@@ -11,6 +11,7 @@ from seg.evaluation.click_protocol import ClickProtocol, add_click_ious
 from seg.evaluation.functional import mask_iou
 from seg.models import build_segmentor
 from seg.registry import DATASETS
+from seg.structures import SegDataSample
 from seg.utils.constants import INSTANCE_OFFSET
 
 
@@ -263,3 +264,41 @@ def test_two_clicks_on_different_segments_give_their_own_masks_after_a_short_ove
                              (masks[1], gt[second], gt[first])):
         assert mask_iou(mask, own) > mask_iou(mask, other)
     assert mask_iou(masks[0], masks[1]) < 0.5
+
+
+@pytest.mark.parametrize('predicted', ['nothing', 'everything', 'exact'])
+def test_corrective_clicks_land_on_the_error_of_each_prompt(predicted):
+    """PromptEncoder(corrective_clicks): a positive click on missed pixels, a negative one on
+    wrongly covered pixels, a padding slot when the mask is right."""
+    from seg.models.heads import DecoderOutput, QueryPredictions
+    from seg.models.tasks import PromptTask
+    gt = torch.zeros(2, 32, 32, dtype=torch.bool)
+    gt[0, 4:12, 4:20] = True
+    gt[1, 20:30, 8:16] = True
+    cell_centres = gt[:, 2::4, 2::4]  # the targets at the stride-4 mask resolution
+    logits = {'nothing': torch.full((1, 2, 8, 8), -5.0),
+              'everything': torch.full((1, 2, 8, 8), 5.0),
+              'exact': cell_centres[None].float() * 10 - 5}[predicted]
+
+    class FakeTask(PromptTask):
+        def decode(self, features, data_samples, pad=False):
+            prediction = QueryPredictions(torch.zeros(1, 2, 3), torch.zeros(1, 2, 1), logits)
+            return DecoderOutput([prediction], torch.zeros(1, 2, 4)), [2]
+
+    task = FakeTask(None, None, None, None)
+    sample = SegDataSample(metainfo=dict(img_shape=(32, 32)))
+    sample.prompts = InstanceData(boxes=torch.tensor([[8., 8., 8., 8.], [10., 24., 10., 24.]]),
+                                  is_point=torch.ones(2, dtype=torch.bool),
+                                  points=torch.zeros(2, 1, 2),
+                                  point_labels=torch.tensor([[1], [-1]]))
+    torch.manual_seed(0)
+    task.add_corrective_clicks(None, [sample], [gt])
+    points, labels = sample.prompts.points, sample.prompts.point_labels
+    assert points.shape == (2, 2, 2) and labels[:, 0].tolist() == [1, -1]  # kept, then added
+    for mask, (x, y), label in zip(gt, points[:, 1].long(), labels[:, 1]):
+        if predicted == 'nothing':
+            assert label == 1 and mask[y, x]
+        elif predicted == 'everything':
+            assert label == 0 and not mask[y, x]
+        else:
+            assert label == -1

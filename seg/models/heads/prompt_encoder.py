@@ -106,6 +106,13 @@ class PromptEncoder(nn.Module):
             prompt of an image.
         multi_point: accept extra positive / negative clicks per prompt (a label embedding,
             ``point_label_embedding``, tells them apart).
+        corrective_clicks: training only (``PromptTask.loss``), multi-point encoders: the
+            probability that a prompt batch first gets one corrective click per prompt, as the
+            click protocol gives them: the prompts are decoded without gradients, and a pixel of
+            each prompt's larger error (missed object pixels: positive click; wrongly covered
+            pixels: negative) becomes an extra click before the supervised pass. Random extra
+            clicks alone mostly land where the mask is already right, so they teach the model
+            little about corrections. 0 = off.
     """
 
     def __init__(self, feat_channels: int = 256, position_feats: int = 128,
@@ -113,7 +120,8 @@ class PromptEncoder(nn.Module):
                  noise_scale: float = 0.4, noise_damping: float = 0.01,
                  frame: str = 'valid', content_seed: Optional[str] = None,
                  seed_projection: bool = False, first_layer_mask: bool = True,
-                 multi_point: bool = False, mask_channels: Optional[int] = None) -> None:
+                 multi_point: bool = False, mask_channels: Optional[int] = None,
+                 corrective_clicks: float = 0.0) -> None:
         super().__init__()
         if point_radius <= 0 or noise_scale < 0 or noise_damping < 0:
             raise ValueError(f'point_radius must be > 0 and the noise settings >= 0, got '
@@ -132,6 +140,10 @@ class PromptEncoder(nn.Module):
         self.content_seed = content_seed
         self.first_layer_mask = bool(first_layer_mask)
         self.multi_point = bool(multi_point)
+        if not 0.0 <= corrective_clicks <= 1.0 or (corrective_clicks and not multi_point):
+            raise ValueError(f'corrective_clicks must lie in [0, 1] and needs multi_point=True, '
+                             f'got {corrective_clicks} (multi_point={multi_point})')
+        self.corrective_clicks = float(corrective_clicks)
         self.mask_tokens = nn.Embedding(1, feat_channels)
         self.pb_embedding = nn.Embedding(2, feat_channels)  # 0 = box, 1 = point
         self.pos_linear = nn.Linear(4 * position_feats, feat_channels)
@@ -291,7 +303,7 @@ class PromptEncoder(nn.Module):
                 f'{self.point_type_embedding}, noise_scale={self.noise_scale}, '
                 f'noise_damping={self.noise_damping}, frame={self.frame!r}, content_seed='
                 f'{self.content_seed!r}, first_layer_mask={self.first_layer_mask}, '
-                f'multi_point={self.multi_point}')
+                f'multi_point={self.multi_point}, corrective_clicks={self.corrective_clicks}')
 
 
 def build_prompt_encoder(cfg: Optional[dict], feat_channels: int) -> Optional[PromptEncoder]:

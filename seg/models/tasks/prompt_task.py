@@ -199,8 +199,50 @@ class PromptTask(DecoderTask):
                                  f'{len(gt)} GT masks (prompt i needs mask i)')
             targets.append(dict(labels=gt.labels.to(inputs.device),
                                 masks=gt.masks.to(inputs.device)))
-        output, _ = self.decode(self.encode(inputs), data_samples)
+        features = self.encode(inputs)
+        rate = float(getattr(self.prompt_encoder, 'corrective_clicks', 0.0))
+        if rate > 0 and float(torch.rand(())) < rate:
+            self.add_corrective_clicks(features, data_samples,
+                                       [target['masks'] for target in targets])
+        output, _ = self.decode(features, data_samples)
         return self.criterion(output.predictions, targets, paired=True)
+
+    @torch.no_grad()
+    def add_corrective_clicks(self, features: ImageFeatures, data_samples: Sequence,
+                              gt_masks: Sequence[Tensor]) -> None:
+        """Append to every prompt one click on its current error (see ``PromptEncoder``'s
+        ``corrective_clicks``): decode without gradients, compare each mask with its target
+        at the mask resolution, click a random pixel of the larger of the missed (positive
+        click) and the wrongly covered (negative click) regions. Prompts without error get a
+        padding slot (label -1)."""
+        output, _ = self.decode(features, data_samples)
+        logits = output.last.mask_logits  # (B, N, h, w), stride 4 of the padded input
+        height, width = logits.shape[-2:]
+        for index, sample in enumerate(data_samples):
+            gt = gt_masks[index].bool()
+            stride_y, stride_x = gt.shape[-2] / height, gt.shape[-1] / width
+            # the target at the centre pixel of every mask cell
+            rows = (torch.arange(height, device=gt.device) * stride_y + stride_y / 2).long()
+            cols = (torch.arange(width, device=gt.device) * stride_x + stride_x / 2).long()
+            target = gt[:, rows][:, :, cols]
+            pred = logits[index, :len(gt)] > 0
+            missed, extra = target & ~pred, pred & ~target
+            positive = missed.flatten(1).sum(1) >= extra.flatten(1).sum(1)
+            region = torch.where(positive[:, None, None], missed, extra).flatten(1).float()
+            has_error = region.sum(1) > 0
+            pick = torch.multinomial(region + (~has_error[:, None]).float(), 1)[:, 0]
+            ys, xs = pick // width, pick % width
+            click = torch.stack([xs * stride_x + stride_x / 2,
+                                 ys * stride_y + stride_y / 2], dim=-1).floor()
+            label = torch.where(has_error, positive.long(), torch.full_like(positive.long(), -1))
+            prompts = sample.prompts
+            device = prompts.boxes.device
+            if 'points' in prompts:
+                points = torch.cat([prompts.points, click[:, None].to(prompts.points)], dim=1)
+                labels = torch.cat([prompts.point_labels, label[:, None].to(device)], dim=1)
+            else:
+                points, labels = click[:, None].to(device), label[:, None].to(device)
+            prompts.points, prompts.point_labels = points, labels
 
     @torch.no_grad()
     def predict(self, inputs: Tensor, data_samples: Sequence, rescale: bool = True) -> List:

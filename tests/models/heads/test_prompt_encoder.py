@@ -249,3 +249,6 @@ def test_prompt_encoder_defaults_are_the_reference_settings():
         PromptEncoder(frame='image')
     with pytest.raises(ValueError, match='content_seed'):
         PromptEncoder(content_seed='pixels')
+    assert encoder.corrective_clicks == 0
+    with pytest.raises(ValueError, match='multi_point=True'):
+        PromptEncoder(corrective_clicks=0.5)
