@@ -178,14 +178,16 @@ def benchmark_inference(model, size, runs: int, warmup: int, device) -> Dict[str
     features = model.image_features(inputs)
 
     def mask_decoder():
-        """The decoder and its masks upsampled to the input size (what post-processing takes)."""
-        return head(feats, pixel_features=features.pixel).last.upsampled(batch_shape)
+        """The decoder's last prediction, stride-4 masks (what post-processing takes)."""
+        return head(feats, pixel_features=features.pixel).last
 
     decoded = mask_decoder()
 
     def postprocess():
-        class_logits = model.fuse_open_vocab(feats[-1], decoded.class_logits,
-                                             decoded.mask_logits)
+        """Open-vocabulary fusion (when configured) and the panoptic / instance / semantic
+        rules, mask resizing included."""
+        class_logits = model.fuse_open_vocab(feats[-1], decoded.class_logits, decoded,
+                                             batch_shape)
         return model.postprocessor.predict(class_logits, decoded.mask_logits, samples,
                                            head.text_classifier.num_things, rescale=True)
 

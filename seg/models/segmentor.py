@@ -28,7 +28,7 @@ from seg.registry import MODELS
 from seg.structures import SegDataSample
 from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.merge import merge_vocabularies
-from .heads import DecoderOutput, build_prompt_encoder
+from .heads import DecoderOutput, QueryPredictions, build_prompt_encoder
 from .postprocess.open_vocab import OpenVocabFusion
 from .tasks import (ClipTask, ImageFeatures, ImageTask, PromptTask, PromptTestConfig,
                     batch_kind)
@@ -178,15 +178,16 @@ class OMGSegmentor(BaseModel):
                 'seg.models.load_configured_vocabulary(model) after MODELS.build')
         return self.vocabulary
 
-    def fuse_open_vocab(self, stage4: Tensor, class_logits: Tensor, mask_logits: Tensor,
-                        num_frames: int = 0) -> Tensor:
-        """``class_logits`` fused with CLIP's classification of the masks when ``open_vocab``
-        is set (it may be switched at any time), else unchanged."""
+    def fuse_open_vocab(self, stage4: Tensor, class_logits: Tensor,
+                        predictions: QueryPredictions, input_shape: Sequence[int]) -> Tensor:
+        """``class_logits`` fused with CLIP's classification of the masks of ``predictions``
+        (upsampled to ``input_shape`` first, as the reference does) when ``open_vocab`` is set
+        (it may be switched at any time); else unchanged, and nothing is upsampled."""
         if self.open_vocab is None:
             return class_logits
+        masks = predictions.upsampled(input_shape).mask_logits
         return self.open_vocab(self.backbone, self.panoptic_head.text_classifier,
-                               self._require_vocabulary().classes, stage4, class_logits,
-                               mask_logits, num_frames=num_frames)
+                               self._require_vocabulary().classes, stage4, class_logits, masks)
 
     # ------------------------------------------------------------------ settings
     @contextmanager

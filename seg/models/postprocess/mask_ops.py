@@ -4,8 +4,6 @@ from typing import Optional, Sequence
 import torch.nn.functional as F
 from torch import Tensor
 
-# The old name, still exported by seg.models.postprocess; boxes live in seg.structures.masks.
-
 
 def restore_mask_logits(mask_pred: Tensor, img_shape: Sequence[int],
                         ori_shape: Optional[Sequence[int]] = None) -> Tensor:

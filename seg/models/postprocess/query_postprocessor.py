@@ -11,8 +11,8 @@ from seg.registry import MODELS
 from seg.utils.config_keys import frozen_dataclass_from_cfg
 
 from .instance import instance_postprocess
-from .mask_ops import restore_mask_logits
 from .panoptic import panoptic_postprocess
+from .query_masks import QueryMasks
 from .semantic import semantic_postprocess
 
 
@@ -63,9 +63,13 @@ class QueryPostprocessor:
 
         Args:
             class_logits: (B, Q, K+1) class logits (last column = no-object).
-            mask_logits: (B, Q, H, W) mask logits at the padded batch input size.
+            mask_logits: (B, Q, h, w) mask logits: at stride 4 or already at the padded batch
+                input size (``batch_input_shape``). Only the masks a rule needs are resized
+                (:class:`QueryMasks`): the panoptic rule's kept queries, the instance rule's
+                top-k; the semantic rule needs them all.
             data_samples: one data sample per image whose metainfo has ``img_shape`` (valid,
-                unpadded region) and, with ``rescale``, ``ori_shape``.
+                unpadded region), ``batch_input_shape`` when the masks are not at that size
+                and, with ``rescale``, ``ori_shape``.
             num_things: things are labels ``[0, num_things)``, stuff the rest of the K.
             rescale: resize the cropped logits (bilinear) to ``ori_shape`` before fusing.
 
@@ -83,22 +87,22 @@ class QueryPostprocessor:
             for key in ('img_shape', 'ori_shape') if rescale else ('img_shape',):
                 if key not in meta:
                     raise KeyError(f'data sample metainfo lacks {key!r} (has {sorted(meta)})')
-            image_masks = restore_mask_logits(image_masks.to(image_logits.device),
-                                              meta['img_shape'],
-                                              meta['ori_shape'] if rescale else None)
+            masks = QueryMasks(image_masks.to(image_logits.device),
+                               meta.get('batch_input_shape', image_masks.shape[-2:]),
+                               meta['img_shape'], meta['ori_shape'] if rescale else None)
             result = {}
             if cfg.panoptic_on:
                 panoptic_seg = panoptic_postprocess(
-                    image_logits, image_masks, num_things, num_stuff,
+                    image_logits, masks, num_things, num_stuff,
                     object_mask_thr=cfg.object_mask_thr, iou_thr=cfg.iou_thr,
                     filter_low_score=cfg.filter_low_score)
                 result['panoptic'] = PixelData(sem_seg=panoptic_seg[None])
             if cfg.instance_on:
                 result['instances'] = instance_postprocess(
-                    image_logits, image_masks, num_things, max_per_image=cfg.max_per_image)
+                    image_logits, masks, num_things, max_per_image=cfg.max_per_image)
             if cfg.semantic_on:
                 result['semantic'] = PixelData(
-                    sem_seg=semantic_postprocess(image_logits, image_masks)[None])
+                    sem_seg=semantic_postprocess(image_logits, masks[:])[None])
             results.append(result)
         return results
 

@@ -7,8 +7,9 @@ from torch import Tensor
 from seg.models.heads import DecoderOutput, QueryPredictions
 from .features import ImageFeatures
 
-# (stage-4 backbone map, class logits, mask logits at the input size, num_frames) -> logits
-ClassLogitFusion = Callable[[Tensor, Tensor, Tensor, int], Tensor]
+# (stage-4 backbone map, class logits, the predictions whose masks classify them, padded input
+# size) -> fused class logits
+ClassLogitFusion = Callable[[Tensor, Tensor, QueryPredictions, Tuple[int, int]], Tensor]
 
 
 class DecoderTask:
@@ -29,13 +30,14 @@ class DecoderTask:
         self.open_vocab = open_vocab
 
     def final_predictions(self, output: DecoderOutput, features: ImageFeatures,
-                          data_samples: Sequence) -> Tuple[QueryPredictions, Tensor]:
-        """The last prediction with masks at the padded batch size (the data preprocessor's
-        ``batch_input_shape``) and its class logits after the open-vocabulary fusion."""
-        size = data_samples[0].metainfo.get('batch_input_shape', features.input_shape)
-        prediction = output.last.upsampled(tuple(size))
+                          data_samples: Sequence, upsample: bool = True
+                          ) -> Tuple[QueryPredictions, Tensor]:
+        """The last prediction (masks upsampled to the padded batch size, the data
+        preprocessor's ``batch_input_shape``, unless ``upsample=False``: then at stride 4) and
+        its class logits after the open-vocabulary fusion."""
+        size = tuple(data_samples[0].metainfo.get('batch_input_shape', features.input_shape))
+        prediction = output.last.upsampled(size) if upsample else output.last
         class_logits = prediction.class_logits
         if self.open_vocab is not None:
-            class_logits = self.open_vocab(features.backbone[-1], class_logits,
-                                           prediction.mask_logits, 0)
+            class_logits = self.open_vocab(features.backbone[-1], class_logits, prediction, size)
         return prediction, class_logits

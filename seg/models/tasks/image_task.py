@@ -52,8 +52,9 @@ class ImageTask(DecoderTask):
                          rescale: bool = True) -> List:
         """Fill ``pred_panoptic_seg`` / ``pred_instances`` / ``pred_sem_seg`` (as the
         post-processor's switches say) of every sample from precomputed features."""
+        # Stride-4 masks: the post-processor resizes only the queries its rules select.
         prediction, class_logits = self.final_predictions(self.decode(features), features,
-                                                          data_samples)
+                                                          data_samples, upsample=False)
         results = self.postprocessor.predict(class_logits, prediction.mask_logits, data_samples,
                                              self.decoder.text_classifier.num_things,
                                              rescale=rescale)
