@@ -51,14 +51,10 @@ def panoptic_postprocess(mask_cls: Tensor,
         return panoptic_seg
     kept_scores = scores[keep]
     kept_labels = labels[keep]
-    kept_mask_probs = mask_pred[keep].sigmoid()
-
-    # Each pixel goes to the kept query with the largest score * mask probability (first on ties).
-    # max(0).indices == argmax(0) (first maximum) but up to 4x faster on CPU for few queries.
-    pixel_owner = (kept_scores.view(-1, 1, 1) * kept_mask_probs).max(0).indices
+    pixel_owner, owner_prob, mask_area = _pixel_owners(mask_pred, keep.nonzero().flatten(),
+                                                       kept_scores)
     num_kept = kept_labels.numel()
     owned_area = torch.bincount(pixel_owner.flatten(), minlength=num_kept)
-    mask_area = (kept_mask_probs >= 0.5).flatten(1).sum(1)
     # float64 division matches the reference's Python `int / int` comparison exactly.
     survives = ((owned_area > 0) & (mask_area > 0)
                 & ~(owned_area.double() / mask_area.clamp(min=1).double() < iou_thr))
@@ -70,6 +66,29 @@ def panoptic_postprocess(mask_cls: Tensor,
 
     paint = survives[pixel_owner]
     if filter_low_score:
-        owner_prob = kept_mask_probs.gather(0, pixel_owner[None])[0]
         paint &= owner_prob >= 0.5
     return torch.where(paint, segment_values[pixel_owner], panoptic_seg)
+
+
+def _pixel_owners(mask_pred, kept: Tensor, kept_scores: Tensor, chunk: int = 16):
+    """Each pixel's owner among the kept queries (largest score * mask probability, the first
+    on ties), the owner's probability there and every kept query's mask area (probability
+    >= 0.5); computed a chunk of queries at a time, so only ``chunk`` full-size masks exist at
+    once (``mask_pred`` may be a lazy ``QueryMasks``)."""
+    best = owner = owner_prob = None
+    mask_area = torch.zeros(len(kept), dtype=torch.long, device=kept_scores.device)
+    for start in range(0, len(kept), chunk):
+        probs = mask_pred[kept[start:start + chunk]].sigmoid()
+        weighted = kept_scores[start:start + chunk].view(-1, 1, 1) * probs
+        # max(0).indices == argmax(0) (first maximum) but up to 4x faster on CPU.
+        chunk_best, chunk_owner = weighted.max(0)
+        chunk_prob = probs.gather(0, chunk_owner[None])[0]
+        mask_area[start:start + len(probs)] = (probs >= 0.5).flatten(1).sum(1)
+        if best is None:
+            best, owner, owner_prob = chunk_best, chunk_owner, chunk_prob
+            continue
+        better = chunk_best > best  # strictly: an earlier query keeps a tie
+        best = torch.where(better, chunk_best, best)
+        owner = torch.where(better, chunk_owner + start, owner)
+        owner_prob = torch.where(better, chunk_prob, owner_prob)
+    return owner, owner_prob, mask_area

@@ -6,10 +6,11 @@ used to bound the image size. :class:`QueryMasks` keeps the stride-4 logits and 
 the queries a rule selects (panoptic: kept queries; instance: the top-k), in chunks, with
 exactly the two-step resize of before (bilinear to the padded input size, crop to
 ``img_shape``, bilinear to ``ori_shape``: the reference's, see ``restore_mask_logits``), so
-the results are unchanged. The semantic rule needs every query at every pixel and still
-resizes them all.
+the results are unchanged. The semantic rule needs every query at every pixel: it takes them
+a chunk at a time (:meth:`QueryMasks.chunks`), so it holds K x H x W class scores instead of
+Q x H x W mask logits.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -75,3 +76,9 @@ class QueryMasks:
 
     def __len__(self) -> int:
         return self.logits.shape[0]
+
+    def chunks(self) -> Iterator[Tuple[slice, Tensor]]:
+        """(query slice, its resized logits) for every chunk of queries, in order."""
+        for start in range(0, len(self), self.chunk):
+            window = slice(start, start + self.chunk)
+            yield window, self._resize(self.logits[window])

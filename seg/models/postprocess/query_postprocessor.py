@@ -66,7 +66,7 @@ class QueryPostprocessor:
             mask_logits: (B, Q, h, w) mask logits: at stride 4 or already at the padded batch
                 input size (``batch_input_shape``). Only the masks a rule needs are resized
                 (:class:`QueryMasks`): the panoptic rule's kept queries, the instance rule's
-                top-k; the semantic rule needs them all.
+                top-k; the semantic rule takes them all, a chunk at a time.
             data_samples: one data sample per image whose metainfo has ``img_shape`` (valid,
                 unpadded region), ``batch_input_shape`` when the masks are not at that size
                 and, with ``rescale``, ``ori_shape``.
@@ -102,7 +102,7 @@ class QueryPostprocessor:
                     image_logits, masks, num_things, max_per_image=cfg.max_per_image)
             if cfg.semantic_on:
                 result['semantic'] = PixelData(
-                    sem_seg=semantic_postprocess(image_logits, masks[:])[None])
+                    sem_seg=semantic_postprocess(image_logits, masks)[None])
             results.append(result)
         return results
 

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .mask_ops import check_query_outputs
+from .query_masks import QueryMasks
 
 
 def semantic_postprocess(mask_cls: Tensor, mask_pred: Tensor) -> Tensor:
@@ -11,13 +12,17 @@ def semantic_postprocess(mask_cls: Tensor, mask_pred: Tensor) -> Tensor:
 
     Args:
         mask_cls: (Q, K+1) class logits, last column = no-object (dropped after the softmax).
-        mask_pred: (Q, H, W) mask logits.
+        mask_pred: (Q, H, W) mask logits, or :class:`QueryMasks` (resized chunk by chunk).
 
     Returns:
         (H, W) int64 map of class indices in [0, K).
     """
     check_query_outputs(mask_cls, mask_pred)
     class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
-    class_maps = torch.einsum('qc,qhw->chw', class_probs, mask_pred.sigmoid())
+    if isinstance(mask_pred, QueryMasks):  # resized a chunk of queries at a time
+        class_maps = sum(torch.einsum('qc,qhw->chw', class_probs[window], logits.sigmoid())
+                         for window, logits in mask_pred.chunks())
+    else:
+        class_maps = torch.einsum('qc,qhw->chw', class_probs, mask_pred.sigmoid())
     # max(0).indices == argmax(0) (first maximum) but faster on CPU for few classes.
     return class_maps.max(0).indices

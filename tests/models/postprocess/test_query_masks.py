@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from seg.models.postprocess import (instance_postprocess, panoptic_postprocess,
-                                    restore_mask_logits)
+                                    restore_mask_logits, semantic_postprocess)
 from seg.models.postprocess.query_masks import QueryMasks
 
 INPUT, IMAGE, ORIGINAL = (32, 40), (30, 37), (61, 75)
@@ -58,3 +58,28 @@ def test_masks_already_at_the_input_size_are_not_resized_again():
                            align_corners=False)[0]
     masks = QueryMasks(padded, INPUT, IMAGE, None)
     assert torch.equal(masks[:], padded[:, :IMAGE[0], :IMAGE[1]])
+
+
+def test_the_semantic_rule_takes_the_queries_chunk_by_chunk():
+    logits = stride4_logits(queries=7)
+    mask_cls = torch.randn(7, 5, generator=torch.Generator().manual_seed(1)) * 3
+    masks = QueryMasks(logits, INPUT, IMAGE, ORIGINAL, chunk=3)
+    assert [window.start for window, _ in masks.chunks()] == [0, 3, 6]
+    expected = semantic_postprocess(mask_cls, full_resize(logits))
+    got = semantic_postprocess(mask_cls, masks)
+    # Summing the queries in chunks changes float rounding only: ties aside, the same classes.
+    assert (got != expected).float().mean() < 1e-3
+
+
+def test_pixel_owners_do_not_depend_on_the_chunking_even_on_ties():
+    from seg.models.postprocess.panoptic import _pixel_owners
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(10, 6, 7, generator=generator).round()  # many equal values
+    scores = torch.tensor([0.5, 0.9, 0.5, 0.9, 0.7, 0.5, 0.9, 0.7, 0.5, 0.9])
+    kept = torch.arange(10)
+    expected = _pixel_owners(logits, kept, scores, chunk=100)
+    for chunk in (1, 3, 4):
+        for got, want in zip(_pixel_owners(logits, kept, scores, chunk=chunk), expected):
+            assert torch.equal(got, want)
+    whole = (scores.view(-1, 1, 1) * logits.sigmoid()).max(0).indices  # the unchunked rule
+    assert torch.equal(expected[0], whole)
