@@ -50,7 +50,10 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     # selenium drives the web demo's browser tests (Debian's chromium + chromium-driver).
-    'dev': ['pytest>=7.4', 'hypothesis>=6.0', 'selenium>=4.11'],
+    'dev': ['pytest>=7.4', 'hypothesis>=6.0', 'selenium>=4.11', 'onnx>=1.16', 'onnxscript>=0.2',
+            'onnxruntime>=1.18'],
+    # tools/export.py: ONNX export (torch.onnx's dynamo exporter) and its --check.
+    'export': ['onnx>=1.16', 'onnxscript>=0.2', 'onnxruntime>=1.18'],
 }
 
 SHIPPED_PACKAGES, SHIPPED_PACKAGE_DIR = shipped_packages()

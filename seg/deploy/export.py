@@ -3,6 +3,7 @@ exported program against eager PyTorch. The command line is ``tools/export.py``;
 (what exports, what does not) are in ``docs/EXPORT.md``."""
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -182,6 +183,10 @@ def export(model, fmt: str, size: Sequence[int], out: Path, dynamic: bool = True
     if fmt not in FORMATS:
         raise ValueError(f'format must be one of {FORMATS}, got {fmt!r}')
     model.eval()
+    if getattr(model, 'open_vocab', None) is not None:
+        warnings.warn('the model fuses its class logits with CLIP\'s (open_vocab): the exported '
+                      'class_logits are the decoder\'s alone, without that fusion '
+                      '(docs/EXPORT.md); set model.open_vocab=None to silence this')
     module = ExportableImageModel(model).eval()
     divisor = size_divisor(model)
     size = check_size(size, divisor)

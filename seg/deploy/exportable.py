@@ -6,9 +6,10 @@ last decoder layer's predictions, with the text embeddings of the model's curren
 (buffers of its text classifier) as constants of the exported program.
 
 In eager mode the forward is exactly the model's (``image_features`` + ``panoptic_head``).
-While ``torch.export`` traces it with symbolic height / width, two spots of the pixel
-decoder's deformable attention would pin the program to the example size, and the module
-works around them for the duration of the trace only (no model code changes):
+While ``torch.export`` traces it (with symbolic height / width, or static), two spots of the
+pixel decoder's deformable attention would pin the program to the example size or stop the
+trace, and the module works around them for the duration of the trace only (no model code
+changes):
 
 * ``MSDeformAttnPixelDecoder`` builds its ``spatial_shapes`` tensor with
   ``torch.as_tensor`` from the level sizes; a tensor made from symbolic sizes specialises
@@ -126,7 +127,7 @@ class ExportableImageModel(nn.Module):
             raise ValueError(f'ExportableImageModel takes one (1, 3, H, W) image, got '
                              f'{tuple(inputs.shape)}')
         with _uncompiled_deformable_attention(self.model):
-            if not _has_symbolic(tuple(inputs.shape)):
+            if not (torch.compiler.is_exporting() or _has_symbolic(tuple(inputs.shape))):
                 features = self.model.image_features(inputs)
                 pixel = features.pixel
                 backbone = features.backbone
