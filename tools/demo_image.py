@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import List
 
+from seg.utils.command_line import run_reporting_input_errors
+
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
@@ -114,12 +116,7 @@ def main(argv=None) -> int:
 def run(argv=None) -> int:
     """``main`` for the command line: a bad input gives one line on stderr and exit status 2
     (unreadable images are reported one by one, the others are still processed)."""
-    try:
-        return main(argv)
-    except (ValueError, TypeError, OSError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-
+    return run_reporting_input_errors(main, argv)
 
 if __name__ == '__main__':
     sys.exit(run())

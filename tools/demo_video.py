@@ -19,6 +19,8 @@ from typing import List
 
 import numpy as np
 
+from seg.utils.command_line import run_reporting_input_errors
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -116,12 +118,7 @@ def main(argv=None) -> int:
 
 def run(argv=None) -> int:
     """``main`` for the command line: a bad input gives one line on stderr and exit status 2."""
-    try:
-        return main(argv)
-    except (ValueError, TypeError, OSError) as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
-
+    return run_reporting_input_errors(main, argv)
 
 if __name__ == '__main__':
     sys.exit(run())

@@ -28,6 +28,7 @@ import sys
 from typing import Any, Callable, Dict, List, Optional
 
 from seg.evaluation import functional as F
+from seg.utils.command_line import run_reporting_input_errors
 
 
 def _panoptic(args) -> dict:
@@ -202,21 +203,12 @@ def main(argv: Optional[List[str]] = None, echo: Callable[[str], None] = print) 
     return result
 
 
-# What damaged input files raise (json.JSONDecodeError is a ValueError; PIL and OpenCV raise
-# OSError or ValueError); anything else is a bug and keeps its traceback.
-INPUT_ERRORS = (ValueError, KeyError, OSError)
-
-
 def run(argv: Optional[List[str]] = None) -> int:
     """The command line: exit status 0, or 2 with one line on stderr for a bad input."""
-    try:
-        main(argv)
-    except INPUT_ERRORS as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f'error: {message}'.replace('\n', ' '), file=sys.stderr)
-        return 2
-    return 0
-
+    def evaluate(args) -> int:
+        main(args)
+        return 0
+    return run_reporting_input_errors(evaluate, argv)
 
 if __name__ == '__main__':
     sys.exit(run(sys.argv[1:]))
