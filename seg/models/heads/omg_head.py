@@ -138,8 +138,8 @@ class OMGHead(BaseModule):
         return inputs, positions
 
     def _predict_from_queries(self, query_feat: torch.Tensor, mask_features: torch.Tensor,
-                              attn_mask_size: Tuple[int, int], num_frames: int
-                              ) -> Tuple[QueryPredictions, torch.Tensor]:
+                              attn_mask_size: Tuple[int, int], num_frames: int,
+                              mask_logit_bias=None) -> Tuple[QueryPredictions, torch.Tensor]:
         """Predictions of the current queries and the next layer's attention mask.
 
         ``mask_features`` is (B, C, T*h, w) for clips (frames stacked along the height); the
@@ -149,6 +149,8 @@ class OMGHead(BaseModule):
         decoder_out = self.transformer_decoder.post_norm(query_feat)
         mask_embed = self.mask_embed(decoder_out)
         mask_pred = torch.einsum('bqc,bchw->bqhw', mask_embed, mask_features)
+        if mask_logit_bias is not None:  # prompt queries only (PromptEncoder's locality)
+            mask_pred = mask_pred + mask_logit_bias(decoder_out).to(mask_pred.dtype)
 
         pooled = self.mask_pooling_proj(mask_pool(mask_features, mask_pred.detach()))
         class_embed = self.cls_proj(pooled + decoder_out)
@@ -178,7 +180,9 @@ class OMGHead(BaseModule):
             queries: optional ``query_feat`` / ``query_embed`` (B, N, C) and ``self_attn_mask``
                 ((N, N) or per image (B, N, N), True = blocked) replacing the learned semantic
                 queries (location prompts, see ``PromptEncoder``); ``first_layer_mask=False``
-                lets them attend to the whole memory in the first layer.
+                lets them attend to the whole memory in the first layer;
+                ``mask_logit_bias`` (a function of the post-normed queries giving (B, N, h, w))
+                is added to their mask logits at every stage.
             pixel_features: ``self.pixel_decoder(feats)`` computed beforehand (reused when the
                 same images are decoded with several sets of queries, e.g. click rounds).
         Returns:
@@ -206,8 +210,9 @@ class OMGHead(BaseModule):
                 # Per-image masks (B, Q, Q) -> one per attention head, as the layers take them.
                 self_attn_mask = self_attn_mask.repeat_interleave(self.num_heads, dim=0)
 
+        mask_logit_bias = queries.get('mask_logit_bias') if queries is not None else None
         prediction, attn_mask = self._predict_from_queries(
-            query_feat, mask_features, memories[0].shape[-2:], num_frames)
+            query_feat, mask_features, memories[0].shape[-2:], num_frames, mask_logit_bias)
         if queries is not None and not queries.get('first_layer_mask', True):
             # Prompt queries may see the whole memory in the first layer (PromptEncoder's
             # first_layer_mask=False); semantic queries never take this branch.
@@ -224,7 +229,8 @@ class OMGHead(BaseModule):
                 cross_attn_mask=attn_mask, self_attn_mask=self_attn_mask)
             next_level = (layer_index + 1) % self.num_transformer_feat_level
             prediction, attn_mask = self._predict_from_queries(
-                query_feat, mask_features, memories[next_level].shape[-2:], num_frames)
+                query_feat, mask_features, memories[next_level].shape[-2:], num_frames,
+                mask_logit_bias)
             predictions.append(prediction)
         return DecoderOutput(predictions=predictions, query_feat=query_feat)
 

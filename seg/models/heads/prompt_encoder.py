@@ -30,6 +30,7 @@ Each prompt sees only itself in self-attention (block-diagonal mask), so the N p
 image are decoded independently in one pass; cross-attention stays the usual masked attention.
 Prompt queries replace the learned semantic queries of the head.
 """
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -113,6 +114,14 @@ class PromptEncoder(nn.Module):
             pixels: negative) becomes an extra click before the supervised pass. Random extra
             clicks alone mostly land where the mask is already right, so they teach the model
             little about corrections. 0 = off.
+        locality: add to every prompt token's mask logits ``-beta(q) * d^2``, d the distance
+            (normalised by the padded input) of each mask pixel to the token's anchors: its
+            box (0 inside) or click and, for the first token, the prompt's positive extra
+            clicks; ``beta = exp(locality_scale(q))`` is read from the current query at every
+            decoder stage (CondInst-style relative coordinates). The mask features of two
+            objects of one class look alike, so a click's content seed alone gives all of
+            them; the distance term lets the query keep to the clicked one and a further
+            positive click widen it. Needs ``content_seed='mask_features'`` (the map size).
     """
 
     def __init__(self, feat_channels: int = 256, position_feats: int = 128,
@@ -121,7 +130,7 @@ class PromptEncoder(nn.Module):
                  frame: str = 'valid', content_seed: Optional[str] = None,
                  seed_projection: bool = False, first_layer_mask: bool = True,
                  multi_point: bool = False, mask_channels: Optional[int] = None,
-                 corrective_clicks: float = 0.0) -> None:
+                 corrective_clicks: float = 0.0, locality: bool = False) -> None:
         super().__init__()
         if point_radius <= 0 or noise_scale < 0 or noise_damping < 0:
             raise ValueError(f'point_radius must be > 0 and the noise settings >= 0, got '
@@ -155,6 +164,14 @@ class PromptEncoder(nn.Module):
             self.seed_proj = None
         if self.multi_point:
             self.point_label_embedding = nn.Embedding(2, feat_channels)  # 0 neg, 1 pos
+        if locality and content_seed is None:
+            raise ValueError("locality needs content_seed='mask_features'")
+        self.locality = bool(locality)
+        if self.locality:
+            # beta starts at 10 for every query (a mild pull towards the anchors).
+            self.locality_scale = nn.Linear(feat_channels, 1)
+            nn.init.zeros_(self.locality_scale.weight)
+            nn.init.constant_(self.locality_scale.bias, math.log(10.0))
 
     @property
     def needs_mask_features(self) -> bool:
@@ -276,7 +293,48 @@ class PromptEncoder(nn.Module):
             queries['tokens_per_prompt'] = tokens
         if not self.first_layer_mask:
             queries['first_layer_mask'] = False
+        if self.locality:
+            distances = self.anchor_distances(boxes, is_point, labels, tokens, pad_shapes,
+                                              frames, mask_features.shape[-2:])
+            queries['mask_logit_bias'] = lambda decoder_out: -torch.exp(
+                self.locality_scale(decoder_out).clamp(max=8.0)).unsqueeze(-1) * distances
         return queries
+
+    def anchor_distances(self, boxes: torch.Tensor, is_point: torch.Tensor,
+                         labels: Optional[torch.Tensor], tokens: int,
+                         pad_shapes: Optional[Sequence[Tuple[int, int]]],
+                         frames: Sequence[Tuple[int, int]], size: Sequence[int]
+                         ) -> torch.Tensor:
+        """(B, N * t, h, w) squared distance of every mask pixel to each token's anchors
+        (see ``locality``), in the padded frame, at the mask-feature size ``size``."""
+        shapes = pad_shapes if pad_shapes is not None else frames
+        factors = boxes.new_tensor([[w, h, w, h] for h, w in shapes])[:, None]
+        # Pixel index x covers [x, x + 1): clicks are their pixel's centre, boxes as given.
+        centre_shift = torch.where(is_point[..., None], boxes.new_tensor(0.5), boxes.new_tensor(0.))
+        anchors = (boxes + centre_shift) / factors  # (B, Q, 4)
+        batch, queries = anchors.shape[:2]
+        anchors = anchors[:, :, None]  # (B, Q, A=1, 4)
+        valid = torch.ones(batch, queries, 1, dtype=torch.bool, device=boxes.device)
+        if tokens > 1:
+            # Row 0 of a prompt (its first token) keeps to all the prompt's positive anchors;
+            # row k > 0 (an extra click) to its own click.
+            grouped = anchors.view(batch, -1, tokens, 4)  # (B, N, t, 4)
+            rows = grouped[:, :, None].expand(-1, -1, tokens, -1, -1).clone()  # (B, N, t, t, 4)
+            rows[:, :, 1:, 0] = grouped[:, :, 1:]
+            valid = torch.zeros(rows.shape[:4], dtype=torch.bool, device=boxes.device)
+            valid[:, :, 0] = torch.cat([torch.ones_like(labels[:, :, :1], dtype=torch.bool),
+                                        labels == 1], dim=2)
+            valid[:, :, 1:, 0] = True
+            anchors, valid = rows.flatten(1, 2), valid.flatten(1, 2)
+        height, width = (int(v) for v in size)
+        ys = (torch.arange(height, device=boxes.device, dtype=boxes.dtype) + 0.5) / height
+        xs = (torch.arange(width, device=boxes.device, dtype=boxes.dtype) + 0.5) / width
+        x1, y1, x2, y2 = (anchors[..., k, None, None] for k in range(4))  # (B, Q, A, 1, 1)
+        dx = torch.clamp(torch.maximum(x1 - xs[None, :], xs[None, :] - x2), min=0)
+        dy = torch.clamp(torch.maximum(y1 - ys[:, None], ys[:, None] - y2), min=0)
+        squared = dx ** 2 + dy ** 2  # (B, Q, A, h, w)
+        squared = squared.masked_fill(~valid[..., None, None], float('inf'))
+        return squared.min(dim=2).values
 
     def content_seed_features(self, mask_features: Optional[torch.Tensor], boxes: torch.Tensor,
                               frames: Sequence[Tuple[int, int]],
@@ -303,7 +361,8 @@ class PromptEncoder(nn.Module):
                 f'{self.point_type_embedding}, noise_scale={self.noise_scale}, '
                 f'noise_damping={self.noise_damping}, frame={self.frame!r}, content_seed='
                 f'{self.content_seed!r}, first_layer_mask={self.first_layer_mask}, '
-                f'multi_point={self.multi_point}, corrective_clicks={self.corrective_clicks}')
+                f'multi_point={self.multi_point}, corrective_clicks={self.corrective_clicks}, '
+                f'locality={self.locality}')
 
 
 def build_prompt_encoder(cfg: Optional[dict], feat_channels: int) -> Optional[PromptEncoder]:

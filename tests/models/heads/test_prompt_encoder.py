@@ -252,3 +252,29 @@ def test_prompt_encoder_defaults_are_the_reference_settings():
     assert encoder.corrective_clicks == 0
     with pytest.raises(ValueError, match='multi_point=True'):
         PromptEncoder(corrective_clicks=0.5)
+
+
+def test_locality_pulls_each_token_to_its_anchors():
+    torch.manual_seed(0)
+    encoder = PromptEncoder(feat_channels=8, content_seed='mask_features', multi_point=True,
+                            locality=True).eval()
+    boxes = torch.tensor([[[6., 6., 6., 6.], [16., 0., 32., 16.]]])  # a click, a box
+    is_point = torch.tensor([[True, False]])
+    points = torch.tensor([[[[25., 25.], [6., 25.]], [[0., 0.], [0., 0.]]]])
+    labels = torch.tensor([[[1, 0], [-1, -1]]])
+    queries = encoder(boxes, is_point, [(32, 32)], pad_shapes=[(32, 32)],
+                      mask_features=torch.zeros(1, 8, 8, 8), points=points,
+                      point_labels=labels)
+    bias = queries['mask_logit_bias'](torch.zeros(1, 6, 8))  # beta = 10 at the start
+    assert bias.shape == (1, 6, 8, 8)
+    assert torch.all(bias <= 0)
+    # Prompt 0, first token: no penalty at its click (6, 6) -> cell (1, 1), nor at its
+    # positive extra click (25, 25) -> cell (6, 6); the negative click (6, 25) is no anchor.
+    first = bias[0, 0]
+    assert first[1, 1] > -0.05 and first[6, 6] > -0.05 and first[6, 1] < first[6, 6] - 0.5
+    # The extra tokens keep to their own click only.
+    assert bias[0, 2, 6, 1] > -0.05 and bias[0, 2, 1, 1] < -0.5
+    # A box: nothing inside (cells with centres in x 16-32, y 0-16), a penalty outside.
+    assert torch.all(bias[0, 3, :4, 4:] == 0) and bias[0, 3, 7, 0] < -1
+    with pytest.raises(ValueError, match='locality'):
+        PromptEncoder(locality=True)
