@@ -44,8 +44,8 @@ def joint_model_cfg(tiny_cfg: dict, coco_root: Path) -> dict:
         dict(name='toy_video', thing_classes=['ball', 'box', 'tent'],
              stuff_classes=['sky', 'grass']),
         None])
-    model['prompt_encoder'] = dict(type='PromptEncoder', point_radius=3,
-                                   point_type_embedding=False)
+    # The joint config's prompt encoder (its click pipeline feeds multi-point prompts).
+    model['prompt_encoder'] = Config.fromfile(str(JOINT_CONFIG)).model.prompt_encoder.to_dict()
     model['interactive_test_cfg'] = dict(with_panoptic=True)
     model['video_cfg'] = dict(clip_size=5, clip_size_small=3, whole_clip_thr=0,
                               small_clip_thr=15, overlap=0, vos_on=True, num_proposals=5)
