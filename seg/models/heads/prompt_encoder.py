@@ -122,6 +122,10 @@ class PromptEncoder(nn.Module):
             objects of one class look alike, so a click's content seed alone gives all of
             them; the distance term lets the query keep to the clicked one and a further
             positive click widen it. Needs ``content_seed='mask_features'`` (the map size).
+            With extra negative clicks the first token also gets ``-gamma(q) * relu(d^2 -
+            d_neg^2)``: pixels nearer to a negative click than to every positive anchor are
+            pushed out (``gamma = exp(negative_scale(q))``), so a negative click acts where it
+            is put, as a positive one does.
     """
 
     def __init__(self, feat_channels: int = 256, position_feats: int = 128,
@@ -172,6 +176,10 @@ class PromptEncoder(nn.Module):
             self.locality_scale = nn.Linear(feat_channels, 1)
             nn.init.zeros_(self.locality_scale.weight)
             nn.init.constant_(self.locality_scale.bias, math.log(10.0))
+            if self.multi_point:
+                self.negative_scale = nn.Linear(feat_channels, 1)
+                nn.init.zeros_(self.negative_scale.weight)
+                nn.init.constant_(self.negative_scale.bias, math.log(10.0))
 
     @property
     def needs_mask_features(self) -> bool:
@@ -294,11 +302,21 @@ class PromptEncoder(nn.Module):
         if not self.first_layer_mask:
             queries['first_layer_mask'] = False
         if self.locality:
-            distances = self.anchor_distances(boxes, is_point, labels, tokens, pad_shapes,
-                                              frames, mask_features.shape[-2:])
-            queries['mask_logit_bias'] = lambda decoder_out: -torch.exp(
-                self.locality_scale(decoder_out).clamp(max=8.0)).unsqueeze(-1) * distances
+            distances, negative = self.anchor_distances(
+                boxes, is_point, labels, tokens, pad_shapes, frames, mask_features.shape[-2:])
+            queries['mask_logit_bias'] = lambda decoder_out: self.locality_bias(
+                decoder_out, distances, negative)
         return queries
+
+    def locality_bias(self, decoder_out: torch.Tensor, distances: torch.Tensor,
+                      negative: Optional[torch.Tensor]) -> torch.Tensor:
+        """(B, Q, h, w) mask-logit bias of the post-normed queries (see ``locality``)."""
+        beta = torch.exp(self.locality_scale(decoder_out).clamp(max=8.0)).unsqueeze(-1)
+        bias = -beta * distances
+        if negative is not None:
+            gamma = torch.exp(self.negative_scale(decoder_out).clamp(max=8.0)).unsqueeze(-1)
+            bias = bias - gamma * negative
+        return bias
 
     def anchor_distances(self, boxes: torch.Tensor, is_point: torch.Tensor,
                          labels: Optional[torch.Tensor], tokens: int,
@@ -306,7 +324,8 @@ class PromptEncoder(nn.Module):
                          frames: Sequence[Tuple[int, int]], size: Sequence[int]
                          ) -> torch.Tensor:
         """(B, N * t, h, w) squared distance of every mask pixel to each token's anchors
-        (see ``locality``), in the padded frame, at the mask-feature size ``size``."""
+        (see ``locality``), in the padded frame, at the mask-feature size ``size``, and the
+        first tokens' ``relu(d^2 - d_neg^2)`` to their negative clicks (None without any)."""
         shapes = pad_shapes if pad_shapes is not None else frames
         factors = boxes.new_tensor([[w, h, w, h] for h, w in shapes])[:, None]
         # Pixel index x covers [x, x + 1): clicks are their pixel's centre, boxes as given.
@@ -315,6 +334,7 @@ class PromptEncoder(nn.Module):
         batch, queries = anchors.shape[:2]
         anchors = anchors[:, :, None]  # (B, Q, A=1, 4)
         valid = torch.ones(batch, queries, 1, dtype=torch.bool, device=boxes.device)
+        negative_valid = None
         if tokens > 1:
             # Row 0 of a prompt (its first token) keeps to all the prompt's positive anchors;
             # row k > 0 (an extra click) to its own click.
@@ -325,7 +345,10 @@ class PromptEncoder(nn.Module):
             valid[:, :, 0] = torch.cat([torch.ones_like(labels[:, :, :1], dtype=torch.bool),
                                         labels == 1], dim=2)
             valid[:, :, 1:, 0] = True
+            negative_valid = torch.zeros_like(valid)
+            negative_valid[:, :, 0, 1:] = labels == 0
             anchors, valid = rows.flatten(1, 2), valid.flatten(1, 2)
+            negative_valid = negative_valid.flatten(1, 2)
         height, width = (int(v) for v in size)
         ys = (torch.arange(height, device=boxes.device, dtype=boxes.dtype) + 0.5) / height
         xs = (torch.arange(width, device=boxes.device, dtype=boxes.dtype) + 0.5) / width
@@ -333,8 +356,13 @@ class PromptEncoder(nn.Module):
         dx = torch.clamp(torch.maximum(x1 - xs[None, :], xs[None, :] - x2), min=0)
         dy = torch.clamp(torch.maximum(y1 - ys[:, None], ys[:, None] - y2), min=0)
         squared = dx ** 2 + dy ** 2  # (B, Q, A, h, w)
-        squared = squared.masked_fill(~valid[..., None, None], float('inf'))
-        return squared.min(dim=2).values
+        positive = squared.masked_fill(~valid[..., None, None], float('inf')).min(dim=2).values
+        if negative_valid is None or not bool(negative_valid.any()) or not self.multi_point:
+            return positive, None
+        nearest_negative = squared.masked_fill(~negative_valid[..., None, None],
+                                               float('inf')).min(dim=2).values
+        # relu(d_pos^2 - d_neg^2): 0 where no negative click is nearer (inf - finite < 0)
+        return positive, torch.clamp(positive - nearest_negative, min=0)
 
     def content_seed_features(self, mask_features: Optional[torch.Tensor], boxes: torch.Tensor,
                               frames: Sequence[Tuple[int, int]],

@@ -276,5 +276,13 @@ def test_locality_pulls_each_token_to_its_anchors():
     assert bias[0, 2, 6, 1] > -0.05 and bias[0, 2, 1, 1] < -0.5
     # A box: nothing inside (cells with centres in x 16-32, y 0-16), a penalty outside.
     assert torch.all(bias[0, 3, :4, 4:] == 0) and bias[0, 3, 7, 0] < -1
+    # The negative click pushes out what is nearer to it than to every positive anchor.
+    no_negative = encoder(
+        boxes, is_point, [(32, 32)], pad_shapes=[(32, 32)],
+        mask_features=torch.zeros(1, 8, 8, 8), points=points,
+        point_labels=torch.tensor([[[1, -1], [-1, -1]]]))
+    plain = no_negative['mask_logit_bias'](torch.zeros(1, 6, 8))[0, 0]
+    assert first[6, 1] < plain[6, 1] - 0.5  # at the negative click
+    torch.testing.assert_close(first[1, 1], plain[1, 1])  # at the positive click: unchanged
     with pytest.raises(ValueError, match='locality'):
         PromptEncoder(locality=True)
