@@ -5,12 +5,12 @@
 # Training batches hold one image (batch_size=1, as the reference's one image per GPU): every
 # batch is then either a panoptic or a prompt batch; the model refuses batches mixing both.
 from mmengine.config import read_base
-from mmengine.dataset import ConcatDataset
 from mmengine.hooks import CheckpointHook, LoggerHook
 from mmengine.optim import LinearLR, MultiStepLR
 from mmengine.runner import IterBasedTrainLoop
 
-from seg.datasets import CocoPanopticDataset, CocoPanopticInteractiveDataset
+from seg.datasets import (CocoPanopticDataset, CocoPanopticInteractiveDataset, JointDataset,
+                          SingleSourceBatchSampler)
 from seg.datasets.transforms import (AddStuffInstances, FilterAnnotations, GenerateEvalClicks,
                                      GeneratePrompts, LoadImageFromFile,
                                      LoadPanopticAnnotations, PackInteractiveInputs,
@@ -81,16 +81,21 @@ interactive_test_pipeline = [
 
 _split = dict(data_root=data_root, **coco_train_files,
               filter_cfg=dict(filter_empty_gt=True, min_size=16))
+# Every step takes one source on every rank (SingleSourceBatchSampler): with the default
+# sampler, under DDP two ranks could run a prompt and a panoptic batch in the same step, whose
+# losses issue different collectives. The prompt source is class-agnostic (no vocabulary).
 train_dataloader = dict(
     train_loader, batch_size=1, num_workers=1, persistent_workers=False,
+    batch_sampler=dict(type=SingleSourceBatchSampler),
     dataset=dict(
-        type=ConcatDataset,
-        ignore_keys=['dataset_name'],
+        type=JointDataset,
         datasets=[
             dict(type=CocoPanopticDataset, pipeline=panoptic_train_pipeline, **_split),
             dict(type=CocoPanopticInteractiveDataset, pipeline=interactive_train_pipeline,
                  **_split),
-        ]))
+        ],
+        data_tags=['panoptic', 'interactive'],
+        name='toy_coco'))
 test_dataloader = dict(
     test_loader, batch_size=4, num_workers=1, persistent_workers=False,
     dataset=dict(type=CocoPanopticInteractiveDataset, data_root=data_root, **coco_val_files,

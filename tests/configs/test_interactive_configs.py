@@ -64,3 +64,33 @@ def test_ade20k_open_vocabulary_config():
     flags = fusion.seen_flags(['animal, animate being, bird', 'palm, palm tree',
                                'chandelier, pendant'])
     assert flags.tolist() == [True, True, False]
+
+
+def test_toy_interactive_config_gives_every_rank_the_same_source_each_step(toy_data_root,
+                                                                           monkeypatch):
+    """Under DDP a prompt step and a panoptic step issue different collectives, so the two
+    ranks of a step must draw from one source (issue 14: the config used ConcatDataset with
+    the default sampler, whose ranks draw independently)."""
+    from mmengine.registry import DATA_SAMPLERS
+    import seg.datasets.samplers as samplers
+    cfg = interactive_config(toy_data_root)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch_sampler_cfg = cfg.train_dataloader.get('batch_sampler')
+    assert batch_sampler_cfg is not None, 'the config has no single-source batch sampler'
+    kinds = []
+    for rank in range(2):
+        monkeypatch.setattr(samplers, 'get_dist_info', lambda rank=rank: (rank, 2))
+        sampler = DATA_SAMPLERS.build(dict(cfg.train_dataloader.sampler, dataset=dataset,
+                                           seed=0))
+        batches = samplers.SingleSourceBatchSampler(sampler, cfg.train_dataloader.batch_size)
+        kinds.append([_source_of(dataset, batch[0]) for batch in batches])
+    length = min(len(kinds[0]), len(kinds[1]))
+    assert length >= 4 and kinds[0][:length] == kinds[1][:length]
+    assert set(kinds[0]) == {0, 1}
+
+
+def _source_of(dataset, index: int) -> int:
+    for source, (start, stop) in enumerate(dataset.source_ranges):
+        if start <= index < stop:
+            return source
+    raise IndexError(index)
