@@ -117,10 +117,6 @@ class OMGSegmentor(BaseModel):
     def num_classes(self) -> int:
         return self.panoptic_head.text_classifier.num_classes
 
-    @property
-    def has_vocabulary(self) -> bool:
-        return self.vocabulary is not None
-
     def set_class_embeddings(self, vocabulary: Vocabulary, embeddings: Tensor) -> None:
         """Install a vocabulary and its (K, P, D) text embeddings (one row per class, things
         first): from now on the model classifies into these K classes."""

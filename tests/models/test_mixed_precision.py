@@ -8,7 +8,6 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from seg.models import build_segmentor
 from seg.registry import DATASETS
 
 
