@@ -137,6 +137,12 @@ class OMGHead(BaseModule):
             positions.append(position.to(tokens.dtype))
         return inputs, positions
 
+    def semantic_queries(self, batch_size: int) -> Dict[str, torch.Tensor]:
+        """The learned semantic queries of ``batch_size`` images as :meth:`forward`'s
+        ``queries`` (what it uses when none are given)."""
+        return dict(query_feat=self.query_feat.weight.unsqueeze(0).expand(batch_size, -1, -1),
+                    query_embed=self.query_embed.weight.unsqueeze(0).expand(batch_size, -1, -1))
+
     def _predict_from_queries(self, query_feat: torch.Tensor, mask_features: torch.Tensor,
                               attn_mask_size: Tuple[int, int], num_frames: int,
                               mask_logit_bias=None) -> Tuple[QueryPredictions, torch.Tensor]:
@@ -179,8 +185,10 @@ class OMGHead(BaseModule):
             num_frames: T for clips, 0 for images.
             queries: optional ``query_feat`` / ``query_embed`` (B, N, C) and ``self_attn_mask``
                 ((N, N) or per image (B, N, N), True = blocked) replacing the learned semantic
-                queries (location prompts, see ``PromptEncoder``); ``first_layer_mask=False``
-                lets them attend to the whole memory in the first layer;
+                queries (location prompts, see ``PromptEncoder``; semantic queries and prompts
+                together, see ``seg.models.tasks.combined_queries``); ``first_layer_mask``
+                False (or a (N,) bool, False for the queries concerned) lets them attend to the
+                whole memory in the first layer;
                 ``mask_logit_bias`` (a function of the post-normed queries giving (B, N, h, w))
                 is added to their mask logits at every stage.
             pixel_features: ``self.pixel_decoder(feats)`` computed beforehand (reused when the
@@ -200,23 +208,24 @@ class OMGHead(BaseModule):
         decoder_inputs, decoder_positions = self._decoder_memories(memories, batch_size,
                                                                   num_frames)
         if queries is None:
-            query_feat = self.query_feat.weight.unsqueeze(0).expand(batch_size, -1, -1)
-            query_embed = self.query_embed.weight.unsqueeze(0).expand(batch_size, -1, -1)
-            self_attn_mask = None
-        else:
-            query_feat, query_embed = queries['query_feat'], queries['query_embed']
-            self_attn_mask = queries.get('self_attn_mask')
-            if self_attn_mask is not None and self_attn_mask.dim() == 3:
+            queries = self.semantic_queries(batch_size)
+        query_feat, query_embed = queries['query_feat'], queries['query_embed']
+        self_attn_mask = queries.get('self_attn_mask')
+        if self_attn_mask is not None:
+            if self_attn_mask.dim() == 3:
                 # Per-image masks (B, Q, Q) -> one per attention head, as the layers take them.
                 self_attn_mask = self_attn_mask.repeat_interleave(self.num_heads, dim=0)
 
-        mask_logit_bias = queries.get('mask_logit_bias') if queries is not None else None
+        mask_logit_bias = queries.get('mask_logit_bias')
         prediction, attn_mask = self._predict_from_queries(
             query_feat, mask_features, memories[0].shape[-2:], num_frames, mask_logit_bias)
-        if queries is not None and not queries.get('first_layer_mask', True):
+        first_layer_mask = queries.get('first_layer_mask', True)
+        if first_layer_mask is not True:
             # Prompt queries may see the whole memory in the first layer (PromptEncoder's
-            # first_layer_mask=False); semantic queries never take this branch.
-            attn_mask = torch.zeros_like(attn_mask)
+            # first_layer_mask=False): False for all queries or a (Q,) bool per query (semantic
+            # queries decoded together with prompts keep theirs).
+            keep = torch.as_tensor(first_layer_mask, device=attn_mask.device)
+            attn_mask = attn_mask & keep.view(1, -1, 1)
         predictions = [prediction]
         for layer_index, layer in enumerate(self.transformer_decoder.layers):
             level = layer_index % self.num_transformer_feat_level
