@@ -40,6 +40,11 @@ class QueryPredictions:
             flat = flat.unflatten(1, (masks.shape[1], frames))
         return QueryPredictions(self.class_logits, self.objectness, flat)
 
+    def queries(self, index) -> 'QueryPredictions':
+        """Predictions of the queries picked by ``index`` (a slice or index tensor over Q)."""
+        return QueryPredictions(self.class_logits[:, index], self.objectness[:, index],
+                                self.mask_logits[:, index])
+
     def select(self, index: int) -> 'QueryPredictions':
         """Predictions of batch element ``index`` (batch dimension kept)."""
         window = slice(index, index + 1)
@@ -64,3 +69,9 @@ class DecoderOutput:
     @property
     def last(self) -> QueryPredictions:
         return self.predictions[-1]
+
+    def queries(self, index) -> 'DecoderOutput':
+        """The output of the queries picked by ``index`` (a slice or index tensor over Q) at
+        every stage."""
+        return DecoderOutput(predictions=[p.queries(index) for p in self.predictions],
+                             query_feat=self.query_feat[:, index])

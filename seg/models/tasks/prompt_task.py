@@ -23,7 +23,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from seg.models.heads import DecoderOutput
-from seg.models.heads.outputs import QueryPredictions
 from seg.models.postprocess.mask_ops import restore_mask_logits
 from seg.utils.config_keys import frozen_dataclass_from_cfg
 from .decoder_task import ClassLogitFusion, DecoderTask
@@ -132,10 +131,7 @@ def first_tokens(output: DecoderOutput, tokens_per_prompt: int) -> DecoderOutput
     ``PromptEncoder``); unchanged with one token per prompt."""
     if tokens_per_prompt == 1:
         return output
-    step = slice(None, None, tokens_per_prompt)
-    predictions = [QueryPredictions(p.class_logits[:, step], p.objectness[:, step],
-                                    p.mask_logits[:, step]) for p in output.predictions]
-    return DecoderOutput(predictions=predictions, query_feat=output.query_feat[:, step])
+    return output.queries(slice(None, None, tokens_per_prompt))
 
 
 def label_prompt_masks(class_logits: Tensor) -> Tuple[Tensor, Tensor]:
