@@ -6,6 +6,8 @@
     predictor.set_image('image.jpg')                               # features cached
     masks = predictor.predict_prompts(points=[[120, 80]], boxes=[[10, 10, 200, 150]])
     predictor.set_vocabulary(['zebra', 'giraffe'], stuff_classes=['grass'])
+    predictor.add_exemplar('widget', 'example.jpg', widget_mask)  # a class from examples
+    predictor.set_vocabulary(['zebra', 'widget'])                 # text and examples mixed
     video = predictor.predict_video('clip.mp4', task='instance')   # stable ids per frame
 
 Runs on the GPU when one is present, else on the CPU (or on ``device``). Images and prompts are
@@ -31,8 +33,12 @@ from seg.models import build_segmentor
 from seg.registry import TRANSFORMS
 from seg.structures import SegDataSample
 from seg.utils.paths import resolve_data_path
+from seg.models.exemplar_vocabulary import set_mixed_vocabulary
 from seg.vocab.dataset_vocabulary import Vocabulary
+from seg.vocab.exemplar_bank import (ExemplarBank, check_prototype_kind,
+                                     load_exemplar_vocabulary, save_exemplar_vocabulary)
 from seg.vocab.runtime_vocabulary import vocabulary_from_names
+from .exemplars import embed_example_masks
 from .inputs import (ImageInput, check_first_frame_masks, check_prompts, load_image, pack_image,
                      read_video)
 from .results import ImageResult, Instances, PromptResult, VideoResult
@@ -102,15 +108,20 @@ class Predictor:
         model: a built ``OMGSegmentor`` (weights loaded).
         resize: the test-time ``Resize`` transform (None: images keep their size).
         device: 'cpu', 'cuda', ...; default: CUDA when available, else CPU.
+        exemplar_prototype: how example masks define a class (``'decoder'``, ``'clip'`` or
+            ``'mix'``, see ``seg.models.exemplar_prototypes``).
     """
 
-    def __init__(self, model, resize=None, device: Optional[Union[str, torch.device]] = None):
+    def __init__(self, model, resize=None, device: Optional[Union[str, torch.device]] = None,
+                 exemplar_prototype: str = 'decoder'):
         if device is None:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.resize = resize
         self._image: Optional[Dict[str, object]] = None
+        self.exemplars = ExemplarBank()  # classes given by example masks, embedded once
+        self.exemplar_prototype = check_prototype_kind(exemplar_prototype)
 
     @classmethod
     def from_config(cls, config: Union[str, Path, Config, dict],
@@ -176,8 +187,49 @@ class Predictor:
     def set_vocabulary(self, names, stuff_classes: Sequence[str] = (),
                        name: Optional[str] = None) -> None:
         """Predict these classes from now on (thing names, optional stuff names, or a names
-        file). Text embeddings come from the CLIP text tower, computed once and cached."""
-        self.model.set_vocabulary(_as_vocabulary(names, stuff_classes, name))
+        file). Text embeddings come from the CLIP text tower, computed once and cached; a name
+        given to :meth:`add_exemplar` is defined by its examples instead."""
+        vocabulary = _as_vocabulary(names, stuff_classes, name)
+        if len(self.exemplars):  # also checks that no text class names an exemplar class
+            set_mixed_vocabulary(self.model, vocabulary, self.exemplars,
+                                 self.exemplar_prototype)
+        else:
+            self.model.set_vocabulary(vocabulary)
+
+    @torch.no_grad()
+    def add_exemplar(self, name: str, image: Optional[ImageInput] = None, mask=None,
+                     thing: bool = True, image_format: str = 'RGB') -> None:
+        """Define (or refine) class ``name`` by an example: ``mask`` ((H, W) bool, or (N, H, W)
+        for several examples) on ``image``, or on the image of :meth:`set_image` when ``image``
+        is None (the current image stays set). Several examples of a name are averaged. The
+        class is used once it is in the vocabulary (:meth:`set_vocabulary`)."""
+        if mask is None:
+            raise ValueError(f'add_exemplar({name!r}) needs a mask')
+        state = self._current(None, image_format) if image is None else self._encode(
+            image, image_format)
+        self.exemplars.add(name, embed_example_masks(self.model, state, name, mask), thing)
+
+    def save_vocabulary(self, path: Union[str, Path]) -> Path:
+        """Write the current vocabulary with the prototypes of its exemplar classes (text
+        classes by name) to ``path``; :meth:`load_vocabulary` restores it."""
+        vocabulary = self.model.vocabulary
+        backbone = self.model.backbone
+        return save_exemplar_vocabulary(path, vocabulary.thing_classes,
+                                        vocabulary.stuff_classes, self.exemplars,
+                                        self.exemplar_prototype, backbone.model_name,
+                                        backbone.embed_dim)
+
+    def load_vocabulary(self, path: Union[str, Path]) -> None:
+        """Predict the vocabulary of a :meth:`save_vocabulary` file (its exemplar classes join
+        :attr:`exemplars`; prototypes are not recomputed)."""
+        backbone = self.model.backbone
+        content = load_exemplar_vocabulary(path, backbone.model_name, backbone.embed_dim)
+        for exemplar in content['bank']:
+            if exemplar.name in self.exemplars:
+                self.exemplars.remove(exemplar.name)
+            self.exemplars.add(exemplar.name, exemplar.embeddings, exemplar.thing)
+        self.exemplar_prototype = content['prototype']
+        self.set_vocabulary(content['thing_classes'], content['stuff_classes'])
 
     # ------------------------------------------------------------------ images
     @torch.no_grad()
@@ -185,13 +237,17 @@ class Predictor:
         """Compute the features of an image once (backbone + pixel decoder); every later
         :meth:`predict` and :meth:`predict_prompts` call without an image, and a vocabulary
         change in between, reuses them."""
+        self._image = self._encode(image, image_format)
+
+    def _encode(self, image: ImageInput, image_format: str) -> Dict[str, object]:
+        """Features, metainfo and size of one image."""
         image_bgr = load_image(image, image_format)
         img_path = str(image) if isinstance(image, (str, Path)) else None
         inputs, sample = pack_image(image_bgr, self.resize, img_path)
         data = self.model.data_preprocessor(dict(inputs=[inputs], data_samples=[sample]))
-        self._image = dict(features=self.model.image_features(data['inputs']),
-                           metainfo=dict(data['data_samples'][0].metainfo),
-                           size=tuple(image_bgr.shape[:2]))
+        return dict(features=self.model.image_features(data['inputs']),
+                    metainfo=dict(data['data_samples'][0].metainfo),
+                    size=tuple(image_bgr.shape[:2]))
 
     def _current(self, image: Optional[ImageInput], image_format: str) -> Dict[str, object]:
         if image is not None:
