@@ -8,8 +8,9 @@ once per batch and the batch goes to that kind's task object (``seg.models.tasks
 
 Public entry points besides ``forward``: :meth:`extract_feat` (backbone),
 :meth:`image_features` (backbone + pixel decoder, what an image's every later prediction
-reuses), :meth:`predict_image`, :meth:`predict_prompts`, :meth:`predict_video`, the vocabulary
-methods and :meth:`inference_settings`.
+reuses), :meth:`predict_image`, :meth:`predict_prompts`, :meth:`predict_image_and_prompts`
+(both in one decoder pass), :meth:`predict_video`, the vocabulary methods and
+:meth:`inference_settings`.
 
 The constructor reads no file: the vocabulary's class names and text embeddings are installed
 by :func:`seg.models.build_segmentor`, by the runner (``VocabularyCheckHook.before_run``) or by
@@ -30,8 +31,8 @@ from seg.vocab.dataset_vocabulary import Vocabulary
 from seg.vocab.merge import merge_vocabularies
 from .heads import DecoderOutput, QueryPredictions, build_prompt_encoder
 from .postprocess.open_vocab import OpenVocabFusion
-from .tasks import (ClipTask, ImageFeatures, ImageTask, PromptTask, PromptTestConfig,
-                    batch_kind)
+from .tasks import (ClipTask, ImageFeatures, ImagePromptTask, ImageTask, PromptTask,
+                    PromptTestConfig, batch_kind)
 from .video import VideoInferenceConfig
 
 
@@ -111,6 +112,7 @@ class OMGSegmentor(BaseModel):
             self.tasks['prompt'] = PromptTask(self.image_features, self.panoptic_head,
                                               self.prompt_encoder, self.criterion,
                                               self.fuse_open_vocab)
+            self.image_prompt_task = ImagePromptTask(self.tasks['image'], self.tasks['prompt'])
 
     # ------------------------------------------------------------------ vocabulary
     @property
@@ -252,9 +254,9 @@ class OMGSegmentor(BaseModel):
             return self.tasks['clip'].predict(inputs, data_samples, rescale=rescale)
         features = self.image_features(inputs)
         if kind == 'prompt':
-            self.predict_prompts(features, data_samples, rescale=rescale)
-            if not self.interactive_test_cfg.with_panoptic:
-                return data_samples
+            if self.interactive_test_cfg.with_panoptic:
+                return self.predict_image_and_prompts(features, data_samples, rescale=rescale)
+            return self.predict_prompts(features, data_samples, rescale=rescale)
         return self.predict_image(features, data_samples, rescale=rescale)
 
     def _task(self, kind: str):
@@ -289,6 +291,15 @@ class OMGSegmentor(BaseModel):
         input) of images whose :meth:`image_features` are given; fills ``pred_prompts``."""
         self._require_vocabulary()
         return self._task('prompt').predict_features(features, data_samples, rescale=rescale)
+
+    @torch.no_grad()
+    def predict_image_and_prompts(self, features: ImageFeatures, data_samples: Sequence,
+                                  rescale: bool = True) -> List:
+        """:meth:`predict_image` and :meth:`predict_prompts` from one decoder pass (semantic
+        queries and prompt queries side by side, neither seeing the other)."""
+        self._require_vocabulary()
+        self._task('prompt')  # a clear error for models without a prompt encoder
+        return self.image_prompt_task.predict_features(features, data_samples, rescale=rescale)
 
     @torch.no_grad()
     def predict_video(self, frames, frame_samples: Sequence,

@@ -52,9 +52,16 @@ class ImageTask(DecoderTask):
                          rescale: bool = True) -> List:
         """Fill ``pred_panoptic_seg`` / ``pred_instances`` / ``pred_sem_seg`` (as the
         post-processor's switches say) of every sample from precomputed features."""
+        return self.predict_output(self.decode(features), features, data_samples,
+                                   rescale=rescale)
+
+    @torch.no_grad()
+    def predict_output(self, output: DecoderOutput, features: ImageFeatures,
+                       data_samples: Sequence, rescale: bool = True) -> List:
+        """:meth:`predict_features` from the semantic queries' decoder output."""
         # Stride-4 masks: the post-processor resizes only the queries its rules select.
-        prediction, class_logits = self.final_predictions(self.decode(features), features,
-                                                          data_samples, upsample=False)
+        prediction, class_logits = self.final_predictions(output, features, data_samples,
+                                                          upsample=False)
         results = self.postprocessor.predict(class_logits, prediction.mask_logits, data_samples,
                                              self.decoder.text_classifier.num_things,
                                              rescale=rescale)

@@ -32,7 +32,8 @@ from .features import ImageFeatures
 @dataclass(frozen=True)
 class PromptTestConfig:
     """The model's ``interactive_test_cfg``. ``with_panoptic``: prompt batches also run the
-    semantic queries, so one test pass gives panoptic results and prompt masks."""
+    semantic queries (in the same decoder pass), so one test pass gives panoptic results and
+    prompt masks."""
     with_panoptic: bool = False
 
     @classmethod
@@ -250,6 +251,14 @@ class PromptTask(DecoderTask):
         """Fill ``pred_prompts`` of every sample (see the module doc) from precomputed
         features; samples may hold different numbers of prompts."""
         output, counts = self.decode(features, data_samples, pad=True)
+        return self.predict_output(output, counts, features, data_samples, rescale=rescale)
+
+    @torch.no_grad()
+    def predict_output(self, output: DecoderOutput, counts: Sequence[int],
+                       features: ImageFeatures, data_samples: Sequence,
+                       rescale: bool = True) -> List:
+        """:meth:`predict_features` from the prompts' decoder output (one prediction per
+        prompt, ``counts[i]`` real prompts in sample i, the rest padding)."""
         prediction, class_logits = self.final_predictions(output, features, data_samples)
         for index, (sample, count) in enumerate(zip(data_samples, counts)):
             meta = sample.metainfo
