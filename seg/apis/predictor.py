@@ -264,14 +264,27 @@ class Predictor:
     @torch.no_grad()
     def predict(self, image: Optional[ImageInput] = None,
                 task: Union[str, Sequence[str]] = 'panoptic',
-                image_format: str = 'RGB') -> ImageResult:
+                image_format: str = 'RGB', points=None, boxes=None, labels=None,
+                prompts: Optional[Sequence[dict]] = None) -> ImageResult:
         """Panoptic / instance / semantic segmentation ('all' for the three) of ``image`` (or
-        of the image given to :meth:`set_image`)."""
+        of the image given to :meth:`set_image`).
+
+        With location prompts (``points`` / ``boxes`` / ``labels`` / ``prompts`` as in
+        :meth:`predict_prompts`) the semantic queries and the prompts are decoded in one pass
+        (neither sees the other, so the segmentation is the one without prompts) and
+        ``ImageResult.prompts`` holds one labelled mask per prompt."""
         tasks = parse_tasks(task)
         state = self._current(image, image_format)
         sample = SegDataSample(metainfo=state['metainfo'])
+        prompted = any(value is not None for value in (points, boxes, labels, prompts))
+        if prompted:
+            sample.prompts, prompt_points, prompt_boxes = self._prompt_instances(
+                state, points, boxes, labels, prompts)
         with self._tasks(tasks):
-            sample = self.model.predict_image(state['features'], [sample])[0]
+            if prompted:
+                sample = self.model.predict_image_and_prompts(state['features'], [sample])[0]
+            else:
+                sample = self.model.predict_image(state['features'], [sample])[0]
         names = self.class_names
         result = ImageResult(class_names=names, num_things=self.num_things,
                              image_size=state['size'])
@@ -281,6 +294,9 @@ class Predictor:
             result.instances = _instances(sample.pred_instances, names)
         if 'semantic' in tasks:
             result.semantic = sample.pred_sem_seg.sem_seg[0].cpu().numpy().astype(np.int64)
+        if prompted:
+            result.prompts = self._prompt_result(sample.pred_prompts, prompt_points,
+                                                 prompt_boxes)
         return result
 
     @torch.no_grad()
@@ -298,10 +314,27 @@ class Predictor:
           ``labels`` (k,) (default: all positive) and / or ``box`` (4,): one mask per prompt.
         A multi-point prompt needs a box or a positive click.
         """
+        state = self._current(image, image_format)
+        sample = SegDataSample(metainfo=state['metainfo'])
+        sample.prompts, points, boxes = self._prompt_instances(state, points, boxes, labels,
+                                                               prompts)
+        result = self.model.predict_prompts(state['features'], [sample])[0].pred_prompts
+        return self._prompt_result(result, points, boxes)
+
+    def _prompt_result(self, result: InstanceData, points, boxes) -> PromptResult:
+        return PromptResult(masks=result.masks.cpu().numpy().astype(bool),
+                            labels=result.labels.cpu().numpy().astype(np.int64),
+                            scores=result.scores.float().cpu().numpy(),
+                            class_names=self.class_names, points=points, boxes=boxes)
+
+    def _prompt_instances(self, state: Dict[str, object], points, boxes, labels,
+                          prompts: Optional[Sequence[dict]]
+                          ) -> Tuple[InstanceData, np.ndarray, np.ndarray]:
+        """The prompts of :meth:`predict_prompts`' arguments as the model's ``prompts``
+        (pixels of the network input) and the checked points and boxes (original pixels)."""
         if self.model.prompt_encoder is None:
             raise ValueError('this model has no prompt encoder (model.prompt_encoder=None): '
                              'point / box prompts need a model trained with them')
-        state = self._current(image, image_format)
         meta = state['metainfo']
         scale = np.asarray(meta.get('scale_factor', (1.0, 1.0)), dtype=np.float32)
         if prompts is not None or labels is not None:
@@ -336,13 +369,7 @@ class Predictor:
             is_point = np.arange(len(prompt_boxes)) < len(points)
             instances = InstanceData(boxes=torch.from_numpy(prompt_boxes),
                                      is_point=torch.from_numpy(is_point))
-        sample = SegDataSample(metainfo=meta)
-        sample.prompts = instances.to(self.device)
-        result = self.model.predict_prompts(state['features'], [sample])[0].pred_prompts
-        return PromptResult(masks=result.masks.cpu().numpy().astype(bool),
-                            labels=result.labels.cpu().numpy().astype(np.int64),
-                            scores=result.scores.float().cpu().numpy(),
-                            class_names=self.class_names, points=points, boxes=boxes)
+        return instances.to(self.device), points, boxes
 
     @staticmethod
     def _checked_prompt(index: int, prompt, size):

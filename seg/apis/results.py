@@ -97,6 +97,8 @@ class ImageResult:
         panoptic: (H, W) int32 panoptic map (see the module doc).
         instances: thing instances with scores.
         semantic: (H, W) int64 class per pixel.
+        prompts: one mask per location prompt when ``Predictor.predict`` was given prompts
+            (decoded in the same pass).
     """
     class_names: Tuple[str, ...]
     num_things: int
@@ -104,6 +106,7 @@ class ImageResult:
     panoptic: Optional[np.ndarray] = None
     instances: Optional[Instances] = None
     semantic: Optional[np.ndarray] = None
+    prompts: Optional['PromptResult'] = None
 
     @property
     def num_classes(self) -> int:

@@ -257,3 +257,30 @@ def test_multi_point_prompts_need_a_multi_point_model(predictor, image):
         predictor.predict_prompts(points=[[30, 20], [5, 50]], labels=[1, 0])
     # A single click with a label is a plain prompt: fine for any model.
     assert predictor.predict_prompts(points=[[30, 20]], labels=[1]).masks.shape[0] == 1
+
+
+def test_predict_with_prompts_gives_segmentation_and_prompt_masks_in_one_pass(tiny_cfg, image):
+    predictor = multi_point_predictor(tiny_cfg)
+    predictor.set_image(image)
+    decoder_calls = []
+    predictor.model.panoptic_head.register_forward_hook(lambda *args: decoder_calls.append(1))
+    both = predictor.predict(task='all', prompts=[dict(points=[[30, 20]]),
+                                                  dict(points=[[5, 50], [30, 20]],
+                                                       labels=[0, 1])])
+    assert len(decoder_calls) == 1
+    plain = predictor.predict(task='all')
+    prompts = predictor.predict_prompts(prompts=[dict(points=[[30, 20]]),
+                                                 dict(points=[[5, 50], [30, 20]],
+                                                      labels=[0, 1])])
+    assert np.array_equal(both.panoptic, plain.panoptic)
+    assert np.array_equal(both.semantic, plain.semantic)
+    np.testing.assert_allclose(both.instances.scores, plain.instances.scores, atol=1e-5)
+    assert plain.prompts is None
+    assert both.prompts.masks.shape == (2, HEIGHT, WIDTH)
+    assert (both.prompts.masks != prompts.masks).mean() < 1e-3
+    assert np.array_equal(both.prompts.labels, prompts.labels)
+    np.testing.assert_allclose(both.prompts.scores, prompts.scores, atol=1e-5)
+    # Plain clicks, and the same errors as predict_prompts.
+    assert predictor.predict(points=[[30, 20], [70, 10]]).prompts.masks.shape[0] == 2
+    with pytest.raises(ValueError, match='either prompts'):
+        predictor.predict(points=[[5, 50]], prompts=[dict(points=[[5, 50]])])
