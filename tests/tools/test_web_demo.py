@@ -436,6 +436,53 @@ def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, files, shots,
     assert np.array_equal(_image_of(driver, 'prompt-view'), image)
 
 
+def test_the_current_object_becomes_an_example_class(page, server, files, toy_data_root):
+    driver = page
+    _load_image(driver, files)
+    _tab(driver, 'click')
+    image = _image_of(driver, 'prompt-view')
+    height, width = files['size']
+    _after(driver, 'prompt-view', lambda: _element(driver, 'clear').click(), 'clear failed',
+           attribute='data-actions')
+    _after(driver, 'prompt-view',
+           lambda: _click_image(driver, 'prompt-view', width * 0.3, height * 0.3, files['size']),
+           'the click showed no mask')
+    item = driver.find_element('css selector', '#objects li')
+    coords = [float(v) for v in item.get_attribute('data-coords').split(',')]
+    _element(driver, 'exemplar-name').clear()
+    _element(driver, 'exemplar-name').send_keys('gadget')
+    try:
+        _after(driver, 'exemplar-status', lambda: _element(driver, 'add-exemplar').click(),
+               'the example was not added', attribute='textContent')
+        assert 'gadget (1 example)' in _element(driver, 'exemplar-status').text
+        assert 'gadget' in _element(driver, 'things').get_attribute('value').split('\n')
+        # The example is the clicked object's mask: the same weights outside the server give
+        # the same embedding from the mask the click predicts.
+        reference, _, _ = _build_predictor(toy_data_root)
+        reference.set_image(image)
+        reference.add_exemplar('gadget', mask=reference.predict_prompts(points=[coords]).masks[0])
+        served = server.app.predictor.exemplars['gadget'].embeddings['decoder']
+        assert torch.allclose(served, reference.exemplars['gadget'].embeddings['decoder'],
+                              atol=1e-5)
+        names = server.app.predictor.class_names
+        row = names.index('gadget')
+        installed = server.app.predictor.model.panoptic_head.text_classifier.cls_embed
+        assert torch.allclose(installed[:, row, 0],
+                              server.app.predictor.exemplars['gadget'].prototype('decoder'))
+        # Without an object there is nothing to take the example from.
+        _after(driver, 'prompt-view', lambda: _element(driver, 'clear').click(), 'clear failed',
+               attribute='data-actions')
+        _element(driver, 'add-exemplar').click()
+        _wait(driver, lambda d: 'make an object first' in _error_text(d),
+              'no message for an example without an object')
+        _element(driver, 'error-close').click()
+    finally:
+        _element(driver, 'tab-button-segment').click()
+        _after(driver, 'vocabulary-status',
+               lambda: _element(driver, 'reset-vocabulary').click(),
+               'the vocabulary reset failed', attribute='textContent')
+
+
 # ---------------------------------------------------------------------------- video
 def _run_video(driver, task: str, vos: bool) -> None:
     driver.find_element('css selector', f'#video-task option[value="{task}"]').click()

@@ -279,6 +279,32 @@ class DemoApp:
                 session.result = session.result_task = None
             return dict(vocabulary=self._vocabulary())
 
+    def add_exemplar(self, session_id, name, thing=True) -> dict:
+        """The current (last) object's mask on the uploaded image becomes an example of class
+        ``name`` (``Predictor.add_exemplar``); the class joins the vocabulary if absent."""
+        if not isinstance(name, str) or not isinstance(thing, bool):
+            raise DemoError('an example needs "name" (text) and "thing" (true or false)')
+        names = clean_names([name], 'exemplar class', 1)
+        if not names:
+            raise DemoError('give the class name the example shows')
+        with self.lock:
+            session = self._image_session(session_id)
+            masks = session.editor.masks()
+            if not len(masks):
+                raise DemoError('make an object first (click, box): its mask becomes the example')
+            self._set_image(session.editor)
+            try:
+                self.predictor.add_exemplar(names[0], mask=masks[-1], thing=thing)
+            except ValueError as error:
+                raise DemoError(f'example refused: {error}') from None
+            vocabulary = self._vocabulary()
+            group = vocabulary['things' if thing else 'stuff']
+            if names[0] not in group:
+                group.append(names[0])
+            answer = self.set_vocabulary(vocabulary['things'], vocabulary['stuff'])
+            return dict(answer, exemplars={exemplar.name: exemplar.num_examples
+                                           for exemplar in self.predictor.exemplars})
+
     def reset_vocabulary(self) -> dict:
         return self.set_vocabulary(self.initial_vocabulary['things'],
                                    self.initial_vocabulary['stuff'])

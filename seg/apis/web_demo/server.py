@@ -207,6 +207,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             '/api/image': self._upload_image,
             '/api/segment': lambda q: self._json(self._call(app.segment, 'task', 'score_thr')),
             '/api/vocabulary': self._vocabulary,
+            '/api/exemplar': lambda q: self._json(self._call(app.add_exemplar, 'name', 'thing')),
             '/api/prompt': lambda q: self._prompt(app.prompt),
             '/api/video': self._upload_video,
             '/api/video/prompt': lambda q: self._prompt(app.video_prompt),

@@ -282,6 +282,15 @@ function attachStage(stage) {
 attachStage(stages.image);
 attachStage(stages.video);
 
+// The current (last) object's mask defines a class by example ("segment everything like this").
+$('add-exemplar').addEventListener('click', guarded(async () => {
+  const answer = await postJson('/api/exemplar', {name: $('exemplar-name').value,
+                                                  thing: !$('exemplar-stuff').checked},
+                                'embedding the example…');
+  $('exemplar-status').textContent = 'Classes by example: ' + Object.entries(answer.exemplars)
+    .map(([name, count]) => `${name} (${count} example${count === 1 ? '' : 's'})`).join(', ');
+  await vocabularyChanged(answer);
+}));
 $('undo').addEventListener('click', guarded(() => promptAction(stages.image, {action: 'undo'})));
 $('clear').addEventListener('click', guarded(() => promptAction(stages.image, {action: 'clear'})));
 $('vos-undo').addEventListener('click', guarded(() => promptAction(stages.video, {action: 'undo'})));
