@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [--cfg-options k=v ...] [--device cpu|cuda] [--threads N]
         [--size H W] [--runs N] [--warmup N] [--batch N] [--amp none|bf16|fp16]
-        [--what inference,train,data,eval,video,msda] [--frames N]
+        [--what inference,train,data,eval,video,msda,prompts] [--frames N] [--prompts N]
         [--msda-impls reference points_major compiled]
         [--data-samples N] [--eval-images N] [--eval-segments N] [--pq-baseline]
         [--eval-videos N] [--eval-frames N] [--eval-video-segments N] [--eval-nproc N ...]
@@ -34,6 +34,9 @@ msda: the multi-scale deformable attention core alone, every implementation of
     on the config's encoder shapes at --size (levels at strides 8, 16, 32, every position a
     query; the config's heads / points / widths, random inputs): median ms and the largest
     difference from `reference` (the per-level grid_sample layout of mmcv's kernel).
+prompts: segmentation + --prompts random clicks of one image from cached features: one combined
+    decoder pass (`predict_image_and_prompts`) vs two passes (`predict_image`, then
+    `predict_prompts`), interleaved; medians and their ratio. Needs a model with a prompt encoder.
 --compare-hf: instead of the sections above, time the config's pixel decoder + mask decoder
     (`model.panoptic_head`, random weights) against Hugging Face transformers' Mask2Former
     pixel decoder + transformer module built with the same widths, layers, heads, FFN sizes
@@ -68,9 +71,10 @@ from seg.registry import DATASETS, MODELS
 from seg.structures import SegDataSample
 from seg.testing.evaluation_benchmark import benchmark as pq_benchmark
 from seg.testing.evaluation_benchmark import benchmark_video as video_eval_benchmark
+from seg.testing.prompt_pass_benchmark import benchmark_prompt_pass
 
 STAGES = ('backbone', 'pixel_decoder', 'mask_decoder', 'postprocess', 'total')
-WHAT = ('inference', 'train', 'data', 'eval', 'video', 'msda')
+WHAT = ('inference', 'train', 'data', 'eval', 'video', 'msda', 'prompts')
 CONVNEXT_L_CHANNELS = (192, 384, 768, 1536)
 HF_MISSING = ('--compare-hf needs Hugging Face transformers, which is not installed (it is not a '
               'dependency of this package): pip install transformers')
@@ -92,6 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--what', default='inference,train,data,eval',
                         help=f'comma-separated sections of {list(WHAT)}')
     parser.add_argument('--frames', type=int, default=8, help='video length for `video`')
+    parser.add_argument('--prompts', type=int, default=10, help='clicks for `prompts`')
     parser.add_argument('--msda-impls', nargs='+', default=['reference', 'points_major'],
                         choices=IMPLEMENTATIONS, help='implementations timed by `msda`')
     parser.add_argument('--amp', default='none', choices=('none', 'bf16', 'fp16'),
@@ -426,6 +431,11 @@ def format_table(results: dict) -> str:
         lines.append(f'video: {row["frames_per_s"]:.2f} frames/s end to end, '
                      f'{row["model_frames_per_s"]:.2f} frames/s backbone + pixel decoder + '
                      f'mask decoder')
+    if 'prompts' in results:
+        row = results['prompts']
+        lines.append(f'segmentation + {row["num_prompts"]} clicks: one pass '
+                     f'{1e3 * row["one_pass_s"]:.1f} ms, two passes '
+                     f'{1e3 * row["two_passes_s"]:.1f} ms, ratio {row["one_pass_over_two"]:.2f}')
     if 'msda' in results:
         row = results['msda']
         lines.append(f'deformable attention core, levels {row["levels"]}, {row["queries"]} '
@@ -476,6 +486,10 @@ def _model_benchmarks(model, cfg: Config, args: argparse.Namespace, device, resu
     if 'video' in args.what:
         results['video'] = benchmark_video(model, args.size, args.frames, args.runs, args.warmup,
                                            device)
+    if 'prompts' in args.what:
+        results['prompts'] = benchmark_prompt_pass(model, args.size, args.prompts, args.runs,
+                                                   args.warmup, device,
+                                                   lambda: _synchronize(device))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -496,7 +510,7 @@ def run(args: argparse.Namespace) -> dict:
             results['compare_hf'] = compare_hf(cfg, args.hf_sizes, args.hf_in_channels,
                                                args.runs, args.warmup, device)
         return results
-    if {'inference', 'train', 'video'} & set(args.what):
+    if {'inference', 'train', 'video', 'prompts'} & set(args.what):
         torch.manual_seed(0)
         model = build_segmentor(cfg.model).to(device)
         with autocast:

@@ -104,3 +104,19 @@ def test_compare_hf_reads_the_paper_head_dimensions():
     cfg.model.panoptic_head.transformer_decoder.layer_cfg.cross_attn_cfg.num_heads = 4
     with pytest.raises(ValueError, match='one head count'):
         benchmark_tool.head_dimensions(cfg.model.panoptic_head)
+
+
+def test_one_decoder_pass_for_segmentation_and_prompts_is_timed(tmp_path):
+    out = tmp_path / 'prompts.json'
+    result = run_benchmark(['--what', 'prompts', '--threads', '1', '--size', '48', '64',
+                            '--prompts', '3', '--runs', '1', '--warmup', '0', '--out', str(out)],
+                           config=REPO_ROOT / 'configs' / 'toy' / 'omg_toy_interactive.py')
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    row = json.loads(out.read_text())['prompts']
+    assert row['num_prompts'] == 3 and row['one_pass_s'] > 0 and row['two_passes_s'] > 0
+    assert row['one_pass_over_two'] == row['one_pass_s'] / row['two_passes_s']
+    assert 'segmentation + 3 clicks: one pass' in result.stdout
+    refused = run_benchmark(['--what', 'prompts', '--runs', '1', '--warmup', '0',
+                             '--cfg-options', 'model.prompt_encoder=None'])
+    assert refused.returncode != 0 and 'needs a config whose model has a prompt_encoder' in (
+        refused.stdout + refused.stderr)
