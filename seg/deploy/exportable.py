@@ -138,5 +138,5 @@ class ExportableImageModel(nn.Module):
                                 for index in decoder.encoder_level_indices]
                 with _traceable_level_shapes(level_shapes):
                     pixel = decoder(backbone)
-            last = self.model.panoptic_head(backbone, pixel_features=pixel).last
+            last = self.model.panoptic_head(backbone, pixel_features=pixel, inference=True).last
         return last.class_logits[0], last.objectness[0], last.mask_logits[0]

@@ -144,13 +144,16 @@ class OMGHead(BaseModule):
                     query_embed=self.query_embed.weight.unsqueeze(0).expand(batch_size, -1, -1))
 
     def _predict_from_queries(self, query_feat: torch.Tensor, mask_features: torch.Tensor,
-                              attn_mask_size: Tuple[int, int], num_frames: int,
-                              mask_logit_bias=None) -> Tuple[QueryPredictions, torch.Tensor]:
+                              attn_mask_size: Optional[Tuple[int, int]], num_frames: int,
+                              mask_logit_bias=None, classify: bool = True
+                              ) -> Tuple[Optional[QueryPredictions], Optional[torch.Tensor]]:
         """Predictions of the current queries and the next layer's attention mask.
 
         ``mask_features`` is (B, C, T*h, w) for clips (frames stacked along the height); the
         returned mask logits are unstacked to (B, Q, T, h, w). The attention mask is bool
-        (B*heads, Q, T*h'*w'), True blocking a key.
+        (B*heads, Q, T*h'*w'), True blocking a key; None when ``attn_mask_size`` is None (no
+        next layer). ``classify=False`` (intermediate stages at inference) skips the mask
+        pooling, class and objectness heads and returns no predictions, only the mask.
         """
         decoder_out = self.transformer_decoder.post_norm(query_feat)
         mask_embed = self.mask_embed(decoder_out)
@@ -158,12 +161,16 @@ class OMGHead(BaseModule):
         if mask_logit_bias is not None:  # prompt queries only (PromptEncoder's locality)
             mask_pred = mask_pred + mask_logit_bias(decoder_out).to(mask_pred.dtype)
 
-        pooled = self.mask_pooling_proj(mask_pool(mask_features, mask_pred.detach()))
-        class_embed = self.cls_proj(pooled + decoder_out)
-        predictions = QueryPredictions(
-            class_logits=self.text_classifier(class_embed),
-            objectness=self.iou_embed(decoder_out),
-            mask_logits=self._unstack_frames(mask_pred, num_frames))
+        predictions = None
+        if classify:
+            pooled = self.mask_pooling_proj(mask_pool(mask_features, mask_pred.detach()))
+            class_embed = self.cls_proj(pooled + decoder_out)
+            predictions = QueryPredictions(
+                class_logits=self.text_classifier(class_embed),
+                objectness=self.iou_embed(decoder_out),
+                mask_logits=self._unstack_frames(mask_pred, num_frames))
+        if attn_mask_size is None:
+            return predictions, None
 
         frames = max(num_frames, 1)
         per_frame = mask_pred.unflatten(2, (frames, -1)).flatten(1, 2)  # (B, Q*T, h, w)
@@ -176,8 +183,8 @@ class OMGHead(BaseModule):
 
     def forward(self, feats: Sequence[torch.Tensor], num_frames: int = 0,
                 queries: Optional[Dict[str, torch.Tensor]] = None,
-                pixel_features: Optional[Tuple[torch.Tensor, List[torch.Tensor]]] = None
-                ) -> DecoderOutput:
+                pixel_features: Optional[Tuple[torch.Tensor, List[torch.Tensor]]] = None,
+                inference: bool = False) -> DecoderOutput:
         """Run the pixel decoder and the mask decoder.
 
         Args:
@@ -193,9 +200,13 @@ class OMGHead(BaseModule):
                 is added to their mask logits at every stage.
             pixel_features: ``self.pixel_decoder(feats)`` computed beforehand (reused when the
                 same images are decoded with several sets of queries, e.g. click rounds).
+            inference: only the last stage is classified: the intermediate stages compute
+                their masks (the next layer's attention mask) but no class / objectness logits
+                (those feed only the auxiliary losses); the output then holds one prediction.
         Returns:
             :class:`DecoderOutput` with ``num_layers + 1`` predictions (query initialisation
-            first) whose masks are at the stride-4 mask-feature size.
+            first; only the last with ``inference``) whose masks are at the stride-4
+            mask-feature size.
         """
         mask_features, memories = (pixel_features if pixel_features is not None
                                    else self.pixel_decoder(list(feats)))
@@ -217,8 +228,10 @@ class OMGHead(BaseModule):
                 self_attn_mask = self_attn_mask.repeat_interleave(self.num_heads, dim=0)
 
         mask_logit_bias = queries.get('mask_logit_bias')
+        num_layers = len(self.transformer_decoder.layers)
         prediction, attn_mask = self._predict_from_queries(
-            query_feat, mask_features, memories[0].shape[-2:], num_frames, mask_logit_bias)
+            query_feat, mask_features, memories[0].shape[-2:], num_frames, mask_logit_bias,
+            classify=not inference or num_layers == 0)
         first_layer_mask = queries.get('first_layer_mask', True)
         if first_layer_mask is not True:
             # Prompt queries may see the whole memory in the first layer (PromptEncoder's
@@ -226,7 +239,7 @@ class OMGHead(BaseModule):
             # queries decoded together with prompts keep theirs).
             keep = torch.as_tensor(first_layer_mask, device=attn_mask.device)
             attn_mask = attn_mask & keep.view(1, -1, 1)
-        predictions = [prediction]
+        predictions = [prediction] if prediction is not None else []
         for layer_index, layer in enumerate(self.transformer_decoder.layers):
             level = layer_index % self.num_transformer_feat_level
             # A query whose mask covers nothing may attend everywhere (Mask2Former).
@@ -236,11 +249,13 @@ class OMGHead(BaseModule):
                 query=query_feat, key=decoder_inputs[level], value=decoder_inputs[level],
                 query_pos=query_embed, key_pos=decoder_positions[level],
                 cross_attn_mask=attn_mask, self_attn_mask=self_attn_mask)
+            last = layer_index == num_layers - 1
             next_level = (layer_index + 1) % self.num_transformer_feat_level
             prediction, attn_mask = self._predict_from_queries(
-                query_feat, mask_features, memories[next_level].shape[-2:], num_frames,
-                mask_logit_bias)
-            predictions.append(prediction)
+                query_feat, mask_features, None if last else memories[next_level].shape[-2:],
+                num_frames, mask_logit_bias, classify=last or not inference)
+            if prediction is not None:
+                predictions.append(prediction)
         return DecoderOutput(predictions=predictions, query_feat=query_feat)
 
     @staticmethod

@@ -3,6 +3,10 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+#: ``impl`` values of :class:`MultiheadAttention`.
+ATTENTION_IMPLS = ('sdpa', 'math')
 
 
 class MultiheadAttention(nn.Module):
@@ -20,12 +24,22 @@ class MultiheadAttention(nn.Module):
         batch_first: inputs are (B, N, C) if True, else (N, B, C).
         dropout: mmcv's legacy argument; if given it sets ``attn_drop`` and the residual-branch
             dropout (mmdet configs use ``dropout=0.0``).
+        impl: ``'sdpa'`` (default): the same projections around
+            ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels, no (B, heads,
+            Q, K) weight tensor kept); ``'math'``: ``nn.MultiheadAttention``'s explicit-softmax
+            path, bit-identical to mmcv. They differ by float rounding (~1e-6); the reference
+            case passes with either. One difference: a query whose keys are all blocked gets
+            zeros from ``'sdpa'`` and NaN from ``'math'`` (the decoder never sends such rows:
+            it un-masks them first, as Mask2Former does).
     """
 
     def __init__(self, embed_dims: int, num_heads: int, attn_drop: float = 0.,
                  proj_drop: float = 0., batch_first: bool = True,
-                 dropout: Optional[float] = None) -> None:
+                 dropout: Optional[float] = None, impl: str = 'sdpa') -> None:
         super().__init__()
+        if impl not in ATTENTION_IMPLS:
+            raise ValueError(f'impl must be one of {ATTENTION_IMPLS}, got {impl!r}')
+        self.impl = impl
         residual_drop = 0.
         if dropout is not None:
             attn_drop = residual_drop = dropout
@@ -67,13 +81,55 @@ class MultiheadAttention(nn.Module):
             query = query + query_pos
         if key_pos is not None:
             key = key + key_pos
+        if self.impl == 'sdpa':
+            if not self.batch_first:
+                query, key, value = (query.transpose(0, 1), key.transpose(0, 1),
+                                     value.transpose(0, 1))
+            out = self._sdpa(query, key, value, attn_mask, key_padding_mask)
+            if not self.batch_first:
+                out = out.transpose(0, 1)
+            return identity + self.dropout_layer(self.proj_drop(out))
         if self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        # need_weights stays at its default (True), the reference's explicit-softmax path:
-        # bit-identical to mmcv, whereas the fused path moves outputs by ~1e-6, enough to flip
-        # near-zero mask decisions downstream.
+        # need_weights stays at its default (True): the explicit-softmax path, bit-identical to
+        # mmcv.
         out = self.attn(query=query, key=key, value=value, attn_mask=attn_mask,
                         key_padding_mask=key_padding_mask)[0]
         if self.batch_first:
             out = out.transpose(0, 1)
         return identity + self.dropout_layer(self.proj_drop(out))
+
+    def _sdpa(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+              attn_mask: Optional[torch.Tensor],
+              key_padding_mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Batch-first (B, Q, C) attention through ``scaled_dot_product_attention`` with
+        ``self.attn``'s parameters and mask conventions (bool True = blocked, or additive)."""
+        batch, num_queries, channels = query.shape
+        heads = self.num_heads
+        weight, bias = self.attn.in_proj_weight, self.attn.in_proj_bias
+        w_q, w_k, w_v = weight.chunk(3)
+        b_q, b_k, b_v = bias.chunk(3) if bias is not None else (None, None, None)
+
+        def split(tokens):  # (B, N, C) -> (B, heads, N, C / heads)
+            return tokens.unflatten(-1, (heads, -1)).transpose(1, 2)
+
+        q = split(F.linear(query, w_q, b_q))
+        k = split(F.linear(key, w_k, b_k))
+        v = split(F.linear(value, w_v, b_v))
+        mask = None
+        if attn_mask is not None:
+            # (Q, K) or (B * heads, Q, K) -> broadcastable to (B, heads, Q, K)
+            mask = attn_mask if attn_mask.dim() == 2 else attn_mask.unflatten(0, (batch, heads))
+            mask = ~mask if mask.dtype == torch.bool else mask.to(q.dtype)
+        if key_padding_mask is not None:
+            keep = ~key_padding_mask.bool()[:, None, None, :]
+            if mask is None:
+                mask = keep
+            elif mask.dtype == torch.bool:
+                mask = mask & keep
+            else:
+                mask = mask.masked_fill(~keep, float('-inf'))
+        dropout = self.attn.dropout if self.training else 0.
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        out = out.transpose(1, 2).flatten(2)
+        return F.linear(out, self.attn.out_proj.weight, self.attn.out_proj.bias)

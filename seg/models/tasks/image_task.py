@@ -22,8 +22,9 @@ class ImageTask(DecoderTask):
         super().__init__(encode, decoder, criterion, open_vocab)
         self.postprocessor = postprocessor
 
-    def decode(self, features: ImageFeatures) -> DecoderOutput:
-        return self.decoder(features.backbone, pixel_features=features.pixel)
+    def decode(self, features: ImageFeatures, inference: bool = False) -> DecoderOutput:
+        return self.decoder(features.backbone, pixel_features=features.pixel,
+                            inference=inference)
 
     def tensor(self, inputs: Tensor, data_samples=None) -> DecoderOutput:
         return self.decode(self.encode(inputs))
@@ -52,8 +53,8 @@ class ImageTask(DecoderTask):
                          rescale: bool = True) -> List:
         """Fill ``pred_panoptic_seg`` / ``pred_instances`` / ``pred_sem_seg`` (as the
         post-processor's switches say) of every sample from precomputed features."""
-        return self.predict_output(self.decode(features), features, data_samples,
-                                   rescale=rescale)
+        return self.predict_output(self.decode(features, inference=True), features,
+                                   data_samples, rescale=rescale)
 
     @torch.no_grad()
     def predict_output(self, output: DecoderOutput, features: ImageFeatures,

@@ -114,7 +114,7 @@ class VideoInference:
         if clip.dim() != 4 or clip.shape[0] != stop - start:
             raise ValueError(f'frames {start}:{stop} must be a ({stop - start}, 3, H, W) '
                              f'tensor, got {tuple(clip.shape)}')
-        output = self.decoder(self.extract_feat(clip), num_frames=stop - start)
+        output = self.decoder(self.extract_feat(clip), num_frames=stop - start, inference=True)
         last = output.last
         logits = torch.cat([last.class_logits[0], last.objectness[0]], dim=-1)
         return logits, last.mask_logits[0], output.query_feat[0]

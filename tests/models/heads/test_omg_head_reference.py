@@ -130,3 +130,22 @@ def test_paper_size_head_has_the_reference_parameter_shapes():
         counts[part] = counts.get(part, 0) + param.numel()
     assert counts['pixel_decoder'] == 5_790_144
     assert abs(counts['transformer_decoder'] - 14.21e6) < 0.01e6
+
+
+@pytest.mark.parametrize('clip', [False, True])
+def test_inference_classifies_only_the_last_stage(case, head, clip):
+    """``inference=True`` skips the intermediate stages' class / objectness heads (their masks
+    still drive the next layer's attention): the last prediction is unchanged."""
+    if clip:
+        kwargs = dict(feats=[None] * 4, num_frames=2, pixel_features=case['video_pixel_decoder'])
+    else:
+        kwargs = dict(feats=case['image_feats'])
+    with torch.no_grad():
+        full = head(**kwargs)
+        fast = head(**kwargs, inference=True)
+    assert len(full.predictions) == len(head.transformer_decoder.layers) + 1
+    assert len(fast.predictions) == 1
+    for name in ('class_logits', 'objectness', 'mask_logits'):
+        torch.testing.assert_close(getattr(fast.last, name), getattr(full.last, name),
+                                   rtol=0, atol=0)
+    torch.testing.assert_close(fast.query_feat, full.query_feat, rtol=0, atol=0)

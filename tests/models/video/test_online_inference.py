@@ -52,7 +52,7 @@ class _PermutingDecoder:
         self.permutations = []
         self.text_classifier = SimpleNamespace(num_things=num_things)
 
-    def __call__(self, feats, num_frames):
+    def __call__(self, feats, num_frames, inference=False):
         queries = self.embeddings.shape[0]
         permutation = torch.randperm(queries, generator=self.generator)
         self.permutations.append(permutation)
