@@ -6,7 +6,8 @@
         [--msda-impls reference points_major compiled]
         [--data-samples N] [--eval-images N] [--eval-segments N] [--pq-baseline]
         [--eval-videos N] [--eval-frames N] [--eval-video-segments N] [--eval-nproc N ...]
-        [--compare-hf [--hf-sizes 512 1024] [--hf-in-channels 192 384 768 1536]]
+        [--compare-hf [--hf-sizes 512 1024 800x1216] [--hf-in-channels 192 384 768 1536]
+         [--hf-model [--hf-rows heads forward end_to_end]]]
         [--out result.json]
 Every option is described by --help.
 
@@ -41,9 +42,16 @@ prompts: segmentation + --prompts random clicks of one image from cached feature
     (`model.panoptic_head`, random weights) against Hugging Face transformers' Mask2Former
     pixel decoder + transformer module built with the same widths, layers, heads, FFN sizes
     and queries, on the same random backbone maps (channels --hf-in-channels at strides 4-32)
-    for each of --hf-sizes; forward only, no post-processing. Needs `transformers` installed
-    (not a dependency of this package). For the paper's head:
+    for each of --hf-sizes (N or HxW); forward only, no post-processing. Needs `transformers`
+    installed (not a dependency of this package). For the paper's head:
     configs/_base_/models/omg_convl.py.
+    With --hf-model: the whole models instead (seg.testing.hf_comparison), ours = the config's
+    model (e.g. configs/omg_seg/omg_convl_coco_panoptic_eval.py with
+    model.backbone.pretrained=None), theirs = Mask2FormerForUniversalSegmentation with a
+    ConvNeXt backbone of --hf-in-channels widths (ConvNeXt-L depths) and the vocabulary's class
+    count; rows (--hf-rows) `heads` (pixel + mask decoder), `forward` (backbone + heads) and
+    `end_to_end` (ours `model.predict`, theirs forward + post_process_panoptic_segmentation),
+    all calls of a size interleaved run by run, medians and ours / theirs ratios.
 Weights are the config's initialisation (no checkpoint). Only post-processing speed depends on
 them (how many queries pass the score thresholds), so compare it between runs of one config.
 """
@@ -69,6 +77,7 @@ from seg.models.layers.ms_deform_attn import IMPLEMENTATIONS, sampling_function
 from seg.models.video.inference import VideoInference, VideoInferenceConfig
 from seg.registry import DATASETS, MODELS
 from seg.structures import SegDataSample
+from seg.testing import hf_comparison
 from seg.testing.evaluation_benchmark import benchmark as pq_benchmark
 from seg.testing.evaluation_benchmark import benchmark_video as video_eval_benchmark
 from seg.testing.prompt_pass_benchmark import benchmark_prompt_pass
@@ -117,8 +126,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='process counts for the VPQ / STQ rows')
     parser.add_argument('--compare-hf', action='store_true',
                         help='only compare the head with transformers\' Mask2Former')
-    parser.add_argument('--hf-sizes', type=int, nargs='+', default=[512, 1024],
-                        help='square input sizes of the --compare-hf rows')
+    parser.add_argument('--hf-sizes', type=_hf_size, nargs='+', default=[512, 1024],
+                        help='input sizes of the --compare-hf rows: N (square) or HxW')
+    parser.add_argument('--hf-model', action='store_true',
+                        help='--compare-hf on the whole models (forward, end to end)')
+    parser.add_argument('--hf-rows', nargs='+', default=['heads', 'forward', 'end_to_end'],
+                        choices=('heads', 'forward', 'end_to_end'),
+                        help='rows of --compare-hf --hf-model')
     parser.add_argument('--hf-in-channels', type=int, nargs=4, default=list(CONVNEXT_L_CHANNELS),
                         help='backbone channels at strides 4, 8, 16, 32 (default ConvNeXt-L)')
     parser.add_argument('--out', help='write the results to this JSON file')
@@ -141,6 +155,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.amp == 'fp16' and args.device != 'cuda':
         parser.error('--amp fp16 needs --device cuda (use bf16 on CPU)')
     return args
+
+
+def _hf_size(text: str):
+    """'512' -> (512, 512); '800x1216' -> (800, 1216)."""
+    parts = [int(part) for part in text.lower().split('x')]
+    if len(parts) not in (1, 2) or min(parts) < 32:
+        raise argparse.ArgumentTypeError(f'expected N or HxW (>= 32), got {text!r}')
+    return (parts[0], parts[-1])
 
 
 def _synchronize(device: torch.device) -> None:
@@ -184,7 +206,7 @@ def benchmark_inference(model, size, runs: int, warmup: int, device) -> Dict[str
 
     def mask_decoder():
         """The decoder's last prediction, stride-4 masks (what post-processing takes)."""
-        return head(feats, pixel_features=features.pixel).last
+        return head(feats, pixel_features=features.pixel, inference=True).last
 
     decoded = mask_decoder()
 
@@ -307,17 +329,18 @@ def compare_hf(cfg: Config, sizes: List[int], in_channels: List[int], runs: int,
                            f'for {len(head.transformer_decoder.layers)} of this head')
     rows = []
     for size in sizes:
-        feats = [torch.randn(1, channels, size // stride, size // stride, device=device)
+        height, width = size
+        feats = [torch.randn(1, channels, height // stride, width // stride, device=device)
                  for channels, stride in zip(in_channels, (4, 8, 16, 32))]
         pixel_features = head.pixel_decoder(list(feats))
         hf_pixel_out = hf_pixel(list(feats))
         timings = dict(
             seg_pixel_decoder=lambda: head.pixel_decoder(list(feats)),
-            seg_mask_decoder=lambda: head(feats, pixel_features=pixel_features),
+            seg_mask_decoder=lambda: head(feats, pixel_features=pixel_features, inference=True),
             hf_pixel_decoder=lambda: hf_pixel(list(feats)),
             hf_mask_decoder=lambda: hf_decoder(list(hf_pixel_out.multi_scale_features),
                                                hf_pixel_out.mask_features))
-        row = dict(size=size, **{name: time_call(call, runs, warmup, device)
+        row = dict(size=list(size), **{name: time_call(call, runs, warmup, device)
                                  for name, call in timings.items()})
         for side in ('seg', 'hf'):
             row[f'{side}_sum_ms'] = 1e3 * (row[f'{side}_pixel_decoder']['median_s']
@@ -466,7 +489,8 @@ def format_table(results: dict) -> str:
             cells += [1e3 * row[name]['median_s'] for name in ('hf_pixel_decoder',
                                                                'hf_mask_decoder')]
             cells.append(row['hf_sum_ms'])
-            lines.append(f'{row["size"]}x{row["size"]:<17d} ' + ' '.join(
+            size = f'{row["size"][0]}x{row["size"][1]}'
+            lines.append(f'{size:<22s} ' + ' '.join(
                 f'{cell:>9.1f}' for cell in cells))
     return '\n'.join(lines)
 
@@ -505,6 +529,17 @@ def run(args: argparse.Namespace) -> dict:
         torch=torch.__version__)
     autocast = (contextlib.nullcontext() if args.amp == 'none' else torch.autocast(
         device.type, dtype=dict(bf16=torch.bfloat16, fp16=torch.float16)[args.amp]))
+    if args.compare_hf and args.hf_model:
+        torch.manual_seed(0)
+        model = build_segmentor(cfg.model).to(device)
+        hf_model = hf_comparison.build_hf_model(
+            head_dimensions(dict(cfg.model.panoptic_head)),
+            model.panoptic_head.text_classifier.num_classes,
+            channels=args.hf_in_channels).to(device)
+        with autocast:
+            results['compare_hf_model'] = hf_comparison.compare_models(
+                model, hf_model, args.hf_sizes, args.hf_rows, args.runs, args.warmup, device)
+        return results
     if args.compare_hf:
         with autocast:
             results['compare_hf'] = compare_hf(cfg, args.hf_sizes, args.hf_in_channels,
@@ -533,11 +568,15 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: List[str] = None) -> dict:
     args = parse_args(argv)
     results = run(args)
-    inputs = ('backbone maps of ' + ', '.join(f'{size}x{size}' for size in args.hf_sizes)
-              if args.compare_hf else f'input {results["size"][0]}x{results["size"][1]}')
+    inputs = ('inputs of ' if args.hf_model else 'backbone maps of ') + ', '.join(
+        f'{height}x{width}' for height, width in args.hf_sizes)
+    if not args.compare_hf:
+        inputs = f'input {results["size"][0]}x{results["size"][1]}'
     print(f'{results["config"]} on {results["device"]}, {results["threads"]} threads, '
           f'{inputs}, amp {results["amp"]}')
     print(format_table(results))
+    if 'compare_hf_model' in results:
+        print(hf_comparison.format_rows(results['compare_hf_model']))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2))
