@@ -82,8 +82,9 @@ interactive_test_pipeline = [
 _split = dict(data_root=data_root, **coco_train_files,
               filter_cfg=dict(filter_empty_gt=True, min_size=16))
 # Every step takes one source on every rank (SingleSourceBatchSampler): with the default
-# sampler, under DDP two ranks could run a prompt and a panoptic batch in the same step, whose
-# losses issue different collectives. The prompt source is class-agnostic (no vocabulary).
+# sampler, under DDP two ranks could run a prompt and a panoptic batch in the same step and
+# disagree on which parameters get gradients. The prompt source is class-agnostic (no
+# vocabulary).
 train_dataloader = dict(
     train_loader, batch_size=1, num_workers=1, persistent_workers=False,
     batch_sampler=dict(type=SingleSourceBatchSampler),
@@ -96,6 +97,10 @@ train_dataloader = dict(
         ],
         data_tags=['panoptic', 'interactive'],
         name='toy_coco'))
+# Prompt steps leave the semantic queries and the class head without gradients, panoptic
+# steps the prompt encoder: DDP must not wait for them.
+find_unused_parameters = True
+
 test_dataloader = dict(
     test_loader, batch_size=4, num_workers=1, persistent_workers=False,
     dataset=dict(type=CocoPanopticInteractiveDataset, data_root=data_root, **coco_val_files,

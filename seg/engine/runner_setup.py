@@ -49,6 +49,7 @@ def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
         cfg.setdefault('model_wrapper_cfg', dict(
             type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False)))
+    _check_unused_parameters(cfg, launcher)
     if 'model' in cfg and cfg.model.get('config_path', None) is None:
         cfg.model.config_path = config_path
     if amp:
@@ -56,6 +57,23 @@ def setup_config(cfg: Config, config_path: str, work_dir: Optional[str] = None,
     _add_reliability_components(cfg)
     validate_config(cfg)
     return cfg
+
+
+def _check_unused_parameters(cfg: Config, launcher: str) -> None:
+    """A model with a prompt encoder leaves some parameters without gradients at every step
+    (the prompt encoder on semantic batches, the semantic queries and class head on prompt
+    batches: see ``OMGSegmentor.forward``); DDP then needs ``find_unused_parameters=True`` or
+    it waits forever for their gradients. Refuse the run up front instead."""
+    model = cfg.get('model') or {}
+    if launcher == 'none' or model.get('prompt_encoder') is None:
+        return
+    wrapper = cfg.get('model_wrapper_cfg') or {}
+    if not wrapper.get('find_unused_parameters', cfg.get('find_unused_parameters', False)):
+        raise ValueError(
+            'distributed training of a model with a prompt encoder (model.prompt_encoder) needs '
+            'find_unused_parameters = True in the config (prompt and semantic batches use '
+            'different parameters); set it, or model.prompt_encoder = None for a model without '
+            'point / box prompts')
 
 
 def _add_reliability_components(cfg: Config) -> None:

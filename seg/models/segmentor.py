@@ -235,9 +235,10 @@ class OMGSegmentor(BaseModel):
             data_samples or ())
         task = self._task(kind)
         if mode == 'loss':
-            losses = task.loss(inputs, data_samples)
-            losses.update(self._idle_parameters_loss(kind))
-            return losses
+            # Parameters a batch kind does not use (the semantic queries on prompt batches, the
+            # prompt encoder on the others) get no gradient at all, so the optimiser leaves
+            # them alone; DDP needs find_unused_parameters=True for them (runner_setup checks).
+            return task.loss(inputs, data_samples)
         if mode == 'tensor':
             return task.tensor(inputs, data_samples)
         return self.predict(inputs, data_samples)
@@ -264,16 +265,6 @@ class OMGSegmentor(BaseModel):
             raise ValueError('this model has no prompt encoder (model.prompt_encoder=None): '
                              'point / box prompt batches need a model built with one')
         return self.tasks[kind]
-
-    def _idle_parameters_loss(self, kind: str) -> Dict[str, Tensor]:
-        """Semantic and prompt batches use disjoint parameters; keep all of them in the graph
-        (zero loss) so DDP does not wait for gradients that never come."""
-        if self.prompt_encoder is None:
-            return {}
-        head = self.panoptic_head
-        idle = ([head.query_feat.weight, head.query_embed.weight] if kind == 'prompt'
-                else list(self.prompt_encoder.parameters()))
-        return dict(loss_zero=sum(0 * parameter.sum() for parameter in idle))
 
     # ------------------------------------------------------------------ public inference
     @torch.no_grad()

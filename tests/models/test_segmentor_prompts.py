@@ -66,7 +66,12 @@ def test_prompt_batch_is_supervised_by_masks_only(tiny_cfg, prompt_batch):
     encoder = model.prompt_encoder
     assert encoder.pos_linear.weight.grad.abs().sum() > 0
     assert encoder.pb_embedding.weight.grad[0].abs().sum() > 0  # clicks use the "box" type
-    assert model.panoptic_head.query_feat.weight.grad.abs().sum() == 0  # semantic queries unused
+    # Parameters prompt batches do not use get no gradient at all (not a zero one, which
+    # AdamW's momentum and weight decay would still act on).
+    head = model.panoptic_head
+    for unused in (head.query_feat.weight, head.query_embed.weight, head.cls_proj[0].weight,
+                   head.iou_embed[0].weight):
+        assert unused.grad is None
     # The same model's tensor mode decodes one query per prompt.
     output = model(**model.data_preprocessor(copy.deepcopy(prompt_batch), False), mode='tensor')
     assert output.last.mask_logits.shape[:2] == (2, 4)
@@ -302,3 +307,37 @@ def test_corrective_clicks_land_on_the_error_of_each_prompt(predicted):
             assert label == 0 and not mask[y, x]
         else:
             assert label == -1
+
+
+def test_adamw_leaves_the_parameters_of_the_other_batch_kind_alone(tiny_cfg, prompt_batch,
+                                                                   toy_data_root):
+    model = build_model(tiny_cfg)
+    semantic = DATASETS.build(dict(
+        type='CocoPanopticDataset', data_root=str(toy_data_root),
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
+                  dict(type='Resize', scale=(64, 64)), dict(type='PackSegInputs')]))
+    semantic_batch = pseudo_collate([semantic[0], semantic[1]])
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=1e-2, weight_decay=0.05)
+    model.train()
+
+    def step(batch):
+        optimizer.zero_grad()
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
+        sum(model(**data, mode='loss').values()).backward()
+        optimizer.step()
+
+    step(semantic_batch)  # AdamW now holds momentum for the semantic queries and class head
+    head = model.panoptic_head
+    semantic_only = {'query_feat': head.query_feat.weight, 'cls_proj': head.cls_proj[0].weight}
+    before = {name: value.detach().clone() for name, value in semantic_only.items()}
+    prompt_before = model.prompt_encoder.pos_linear.weight.detach().clone()
+    step(prompt_batch)
+    for name, value in semantic_only.items():
+        assert torch.equal(value, before[name]), name
+    assert not torch.equal(model.prompt_encoder.pos_linear.weight, prompt_before)
+    prompt_after = model.prompt_encoder.pos_linear.weight.detach().clone()
+    step(semantic_batch)
+    assert torch.equal(model.prompt_encoder.pos_linear.weight, prompt_after)

@@ -166,15 +166,25 @@ class SetCriterion:
             matched_preds.append(mask_pred[sample, query_indices])
             matched_targets.append(batch_targets[sample]['masks'][target_indices])
 
-        if paired:
-            # Prompts are class-agnostic: zero class and objectness loss (kept in the graph).
-            loss_cls = class_logits.sum() * 0 + objectness.sum() * 0
-        else:
-            loss_cls = self._class_loss(class_logits, objectness, labels)
         matched_pred = torch.cat(matched_preds)
         matched_target = torch.cat(matched_targets)
-        num_masks = _mean_over_ranks(
-            torch.tensor(float(matched_pred.shape[0]), device=device)).clamp(min=1).item()
+        # Both normalisers in one collective, issued by prompt and semantic batches alike, so
+        # ranks taking different batch kinds in one step still pair their collectives (a
+        # prompt batch adds no class-loss terms: 0 to the class normaliser's mean).
+        class_weight = self.class_weight(num_classes).to(device)
+        class_count = (torch.zeros((), device=device) if paired
+                       else class_weight[labels.flatten()].sum())
+        num_masks, cls_avg_factor = (_mean_over_ranks(torch.stack([
+            torch.tensor(float(matched_pred.shape[0]), device=device), class_count.float()]))
+            .clamp(min=1).tolist())
+        if paired:
+            # Prompts are class-agnostic: no class or objectness loss. A constant, not
+            # 0 * logits: zero gradients would still let AdamW's momentum and weight decay move
+            # the class head on prompt batches; absent ones leave it alone.
+            loss_cls = class_logits.new_zeros(())
+        else:
+            loss_cls = self._class_loss(class_logits, objectness, labels, class_weight,
+                                        cls_avg_factor)
         if matched_pred.shape[0] == 0:
             zero = mask_pred.sum() * 0
             return dict(loss_cls=loss_cls, loss_mask=zero, loss_dice=zero)
@@ -191,13 +201,13 @@ class SetCriterion:
         return dict(loss_cls=loss_cls, loss_mask=loss_mask, loss_dice=loss_dice)
 
     def _class_loss(self, class_logits: torch.Tensor, objectness: torch.Tensor,
-                    labels: torch.Tensor) -> torch.Tensor:
-        """Softmax CE over K+1 (+ objectness focal loss) of (B, Q) matched labels."""
+                    labels: torch.Tensor, class_weight: torch.Tensor,
+                    cls_avg_factor: float) -> torch.Tensor:
+        """Softmax CE over K+1 (+ objectness focal loss) of (B, Q) matched labels, averaged
+        by ``cls_avg_factor`` (the class-weighted label count, mean over ranks)."""
         num_classes = class_logits.shape[-1] - 1
-        class_weight = self.class_weight(num_classes).to(class_logits.device)
         self.loss_cls.class_weight = class_weight.tolist()
         flat_labels = labels.flatten()
-        cls_avg_factor = _mean_over_ranks(class_weight[flat_labels].sum()).clamp(min=1).item()
         loss_cls = self.loss_cls(class_logits.flatten(0, 1).float(), flat_labels,
                                  avg_factor=cls_avg_factor)
         if self.loss_objectness is not None:
