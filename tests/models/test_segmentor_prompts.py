@@ -286,7 +286,7 @@ def test_corrective_clicks_land_on_the_error_of_each_prompt(predicted):
               'exact': cell_centres[None].float() * 10 - 5}[predicted]
 
     class FakeTask(PromptTask):
-        def decode(self, features, data_samples, pad=False):
+        def decode(self, features, data_samples, pad=False, inference=False):
             prediction = QueryPredictions(torch.zeros(1, 2, 3), torch.zeros(1, 2, 1), logits)
             return DecoderOutput([prediction], torch.zeros(1, 2, 4)), [2]
 

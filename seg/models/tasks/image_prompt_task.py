@@ -40,7 +40,7 @@ class ImagePromptTask:
         prompt_queries, counts = self.prompt_task.queries_for(data_samples, features, pad=True)
         semantic = decoder.semantic_queries(len(data_samples))
         output = decoder(features.backbone, queries=combine_queries(semantic, prompt_queries),
-                         pixel_features=features.pixel)
+                         pixel_features=features.pixel, inference=True)
         semantic_output, prompt_output = split_output(output, semantic['query_feat'].shape[1])
         self.image_task.predict_output(semantic_output, features, data_samples, rescale=rescale)
         prompt_output = first_tokens(prompt_output,

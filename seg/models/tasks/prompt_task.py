@@ -172,12 +172,13 @@ class PromptTask(DecoderTask):
             kwargs['mask_features'] = features.mask_features
         return self.prompt_encoder(**kwargs), counts
 
-    def decode(self, features: ImageFeatures, data_samples: Sequence, pad: bool = False
-               ) -> Tuple[DecoderOutput, List[int]]:
-        """Decoder output of each prompt (its first token's, for multi-point prompts)."""
+    def decode(self, features: ImageFeatures, data_samples: Sequence, pad: bool = False,
+               inference: bool = False) -> Tuple[DecoderOutput, List[int]]:
+        """Decoder output of each prompt (its first token's, for multi-point prompts);
+        ``inference``: the last stage only (see ``OMGHead.forward``)."""
         queries, counts = self.queries_for(data_samples, features, pad=pad)
         output = self.decoder(features.backbone, queries=queries,
-                              pixel_features=features.pixel)
+                              pixel_features=features.pixel, inference=inference)
         return first_tokens(output, int(queries.get('tokens_per_prompt', 1))), counts
 
     def tensor(self, inputs: Tensor, data_samples: Sequence) -> DecoderOutput:
@@ -212,7 +213,7 @@ class PromptTask(DecoderTask):
         at the mask resolution, click a random pixel of the larger of the missed (positive
         click) and the wrongly covered (negative click) regions. Prompts without error get a
         padding slot (label -1)."""
-        output, _ = self.decode(features, data_samples)
+        output, _ = self.decode(features, data_samples, inference=True)
         logits = output.last.mask_logits  # (B, N, h, w), stride 4 of the padded input
         height, width = logits.shape[-2:]
         for index, sample in enumerate(data_samples):
@@ -250,7 +251,7 @@ class PromptTask(DecoderTask):
                          rescale: bool = True) -> List:
         """Fill ``pred_prompts`` of every sample (see the module doc) from precomputed
         features; samples may hold different numbers of prompts."""
-        output, counts = self.decode(features, data_samples, pad=True)
+        output, counts = self.decode(features, data_samples, pad=True, inference=True)
         return self.predict_output(output, counts, features, data_samples, rescale=rescale)
 
     @torch.no_grad()
