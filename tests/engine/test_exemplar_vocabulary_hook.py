@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from seg.datasets.exemplar_sampling import draw_example_segments
-from seg.engine.exemplar_vocabulary_hook import install_exemplar_vocabulary
+from seg.engine.exemplar_vocabulary_hook import (draw_dataset_examples, embed_dataset_examples,
+                                                 install_example_embeddings,
+                                                 install_exemplar_vocabulary)
 from seg.models import build_segmentor
 from seg.registry import DATASETS
 
@@ -59,6 +61,12 @@ def test_every_class_gets_the_prototype_of_its_examples(tiny_cfg, exemplar_datas
     again = copy.deepcopy(model)
     install_exemplar_vocabulary(again, exemplar_dataset, examples_per_class=2, prototype='clip')
     assert torch.equal(again.panoptic_head.text_classifier.cls_embed, installed)
+    # A smaller K is the prefix of a larger draw's embeddings (what tools/exemplar_sweep.py
+    # relies on to embed once).
+    embedded = embed_dataset_examples(again, exemplar_dataset,
+                                      draw_dataset_examples(again, exemplar_dataset, 3))
+    install_example_embeddings(again, embedded, 2, 'clip')
+    assert torch.allclose(again.panoptic_head.text_classifier.cls_embed, installed, atol=1e-6)
 
 
 def test_the_exemplar_dataset_must_have_the_model_classes(tiny_cfg, exemplar_dataset):
