@@ -29,7 +29,10 @@ class InteractiveMetric(BaseMetric):
         miou_clicks: click counts k of the reported ``mIoU@k``.
 
     Result keys: ``mIoU@1`` (= the reference's 1-click mIoU), ``NoC@85``, ``NoC@90``,
-    ``NoF@85``, ``NoF@90``, ``mIoU@k``, ``num_objects``.
+    ``NoF@85``, ``NoF@90``, ``mIoU@k``, ``num_objects``; when the GT objects carry labels and
+    the dataset says how many classes are things (``num_things_classes``), the same keys again
+    for the thing objects alone (``things_mIoU@1`` ...) and the stuff objects alone
+    (``stuff_...``): clicks on amorphous stuff and on compact things behave differently.
     """
     default_prefix = 'interactive'
 
@@ -61,7 +64,12 @@ class InteractiveMetric(BaseMetric):
                     raise ValueError(f'{where}: {masks.shape} predicted masks vs {gt.shape} GT '
                                      'masks; one prompt per GT segment is expected')
                 ious = np.array([[mask_iou(p, g)] for p, g in zip(masks, gt)]).reshape(-1, 1)
-            self.results.append(dict(img_id=sample.get('img_id'), ious=ious))
+            gt = sample.get('gt_instances') or {}
+            labels = (np.asarray(to_numpy(gt['labels'])).reshape(-1) if 'labels' in gt
+                      else None)
+            if labels is not None and len(labels) != len(ious):
+                labels = None  # prompts are not one per GT object: no split
+            self.results.append(dict(img_id=sample.get('img_id'), ious=ious, labels=labels))
 
     def compute_metrics(self, results: list) -> dict:
         widths = {r['ious'].shape[1] for r in results if len(r['ious'])}
@@ -73,6 +81,21 @@ class InteractiveMetric(BaseMetric):
             raise ValueError(f'{type(self).__name__}: no prompted object was evaluated')
         ious = np.concatenate(per_image, axis=0)
         summary = interactive_summary(ious, self.noc_thresholds, self.miou_clicks)
+        summary.update(self._thing_stuff_split(results))
         log_table(f'{self.prefix} ({summary["num_objects"]} objects)', ('metric', 'value'),
                   [(key, float(value)) for key, value in summary.items()])
         return summary
+
+    def _thing_stuff_split(self, results: list) -> dict:
+        num_things = (self.dataset_meta or {}).get('num_things_classes')
+        kept = [r for r in results if len(r['ious'])]
+        if num_things is None or any(r.get('labels') is None for r in kept):
+            return {}
+        ious = np.concatenate([r['ious'] for r in kept], axis=0)
+        is_thing = np.concatenate([r['labels'] for r in kept]) < int(num_things)
+        split = {}
+        for name, rows in (('things', is_thing), ('stuff', ~is_thing)):
+            if rows.any():
+                part = interactive_summary(ious[rows], self.noc_thresholds, self.miou_clicks)
+                split.update({f'{name}_{key}': value for key, value in part.items()})
+        return split
