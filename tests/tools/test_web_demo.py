@@ -423,8 +423,17 @@ def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, files, shots,
     items = driver.find_elements('css selector', '#objects li')
     assert len(items) == 2 and '1 negative' in items[1].text
     assert int(items[1].get_attribute('data-area')) <= box_area
+    # "add to object": a further click on the same object (no third object).
+    _element(driver, 'click-add').click()
+    _after(driver, 'prompt-view',
+           lambda: _click_image(driver, 'prompt-view', width * 0.2, height * 0.2, files['size']),
+           'the added click changed nothing', attribute='data-actions')
+    items = driver.find_elements('css selector', '#objects li')
+    assert len(items) == 2 and '1 added, 1 negative' in items[1].text
     _element(driver, 'click-positive').click()
     _screenshot(driver, shots, 'clicks')
+    _after(driver, 'prompt-view', lambda: _element(driver, 'undo').click(), 'undo failed',
+           attribute='data-actions')
 
     _after(driver, 'prompt-view', lambda: _element(driver, 'undo').click(), 'undo failed',
            attribute='data-actions')

@@ -9,11 +9,13 @@ Only the Predictor's public methods are used (``set_image``, ``predict``, ``pred
 ``set_vocabulary``, ``predict_video``, ``class_names``, ``num_things``), with the drawing and
 result helpers of :mod:`seg.apis`.
 
-Click prompts: every positive click or box is one object whose mask comes from
-``predict_prompts`` (one mask per prompt; the model decodes each prompt on its own). A negative
-click (or box) predicts the region under it the same way and removes that region from the
-current (last) object's mask: ``predict_prompts`` takes positive prompts only, so negative
-clicks cannot steer the decoder itself.
+Click prompts: every positive click or box starts an object whose mask comes from
+``predict_prompts`` (one mask per prompt; the model decodes each prompt on its own). Negative
+clicks and added positive clicks refine the current (last) object. With a model that takes
+multi-point prompts (``prompt_encoder.multi_point``) the object's first click or box and all
+its later clicks are decoded as one prompt, so each click steers the decoder; otherwise a
+refining click predicts the region under it on its own and that region is removed from (or
+added to) the object's mask.
 """
 import io
 import itertools
@@ -310,21 +312,37 @@ class DemoApp:
                                    self.initial_vocabulary['stuff'])
 
     # ------------------------------------------------------------------ prompts
-    def _predict_region(self, editor: ObjectEditor, kind: str, coords) -> Tuple:
+    def _multi_point(self) -> bool:
+        return bool(getattr(self.predictor.model.prompt_encoder, 'multi_point', False))
+
+    def _predict(self, editor: ObjectEditor, actions: Sequence[PromptAction]) -> Tuple:
+        """(mask, label, score, combined) of the last of ``actions`` (an object's actions up
+        to it): the whole object as one multi-point prompt when the model takes them and every
+        refinement is a click, else the region under the last action alone."""
         self._set_image(editor)
-        if kind == 'point':
-            result = self.predictor.predict_prompts(points=[list(coords)])
+        first, last = actions[0], actions[-1]
+        combined = (len(actions) > 1 and first.kind in ('point', 'box') and self._multi_point()
+                    and all(action.kind == 'point' for action in actions[1:]))
+        if combined:
+            clicks = ([first] if first.kind == 'point' else []) + list(actions[1:])
+            prompt = dict(points=[list(action.coords) for action in clicks],
+                          labels=[int(action.positive) for action in clicks])
+            if first.kind == 'box':
+                prompt['box'] = list(first.coords)
+            result = self.predictor.predict_prompts(prompts=[prompt])
+        elif last.kind == 'point':
+            result = self.predictor.predict_prompts(points=[list(last.coords)])
         else:
-            result = self.predictor.predict_prompts(boxes=[list(coords)])
-        return result.masks[0], int(result.labels[0]), float(result.scores[0])
+            result = self.predictor.predict_prompts(boxes=[list(last.coords)])
+        return result.masks[0], int(result.labels[0]), float(result.scores[0]), combined
 
     def _refresh(self, editor: ObjectEditor) -> None:
         """Labels (and masks) of prompts predicted under an older vocabulary, predicted
         again."""
-        for action in editor.actions:
+        for index, action in enumerate(editor.actions):
             if action.kind != 'drawn' and action.vocabulary_version != self.vocabulary_version:
-                action.mask, action.label, action.score = self._predict_region(
-                    editor, action.kind, action.coords)
+                action.mask, action.label, action.score, action.combined = self._predict(
+                    editor, editor.object_actions(index))
                 action.vocabulary_version = self.vocabulary_version
 
     def _edit(self, editor: ObjectEditor, request: dict) -> None:
@@ -342,15 +360,19 @@ class DemoApp:
         if action not in ('point', 'box', 'drawn'):
             raise DemoError(f'unknown prompt action {action!r} (point, box, drawn, undo, '
                             'clear, view)')
-        positive = request.get('positive', True)
-        if not isinstance(positive, bool):
-            raise DemoError('"positive" must be true or false')
-        if not positive and action == 'drawn':
-            raise DemoError('painted masks are positive only')
-        if not positive and not any(a.positive for a in editor.actions):
-            raise DemoError('a negative click removes a region from the current object: add a '
+        positive, refine = request.get('positive', True), request.get('refine', False)
+        if not isinstance(positive, bool) or not isinstance(refine, bool):
+            raise DemoError('"positive" and "refine" must be true or false')
+        refines = refine or not positive
+        if refines and action == 'drawn':
+            raise DemoError('painted masks are positive and start an object')
+        if refine and positive and action != 'point':
+            raise DemoError('only clicks are added to an object: a box starts a new one')
+        if refines and not any(a.starts_object for a in editor.actions):
+            raise DemoError('a negative or added click refines the current object: add a '
                             'positive click or box first')
-        if positive and sum(a.positive for a in editor.actions) >= self.limits.max_prompts:
+        if not refines and (sum(a.starts_object for a in editor.actions)
+                            >= self.limits.max_prompts):
             raise DemoError(f'at most {self.limits.max_prompts} objects: undo or clear first')
         if action == 'drawn':
             mask = decode_mask(request.get('mask'), editor.size)
@@ -362,12 +384,16 @@ class DemoApp:
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                            for v in coords)):
             raise DemoError(f'a {action} needs "coords": {width} numbers')
+        new = PromptAction(action, positive, tuple(float(v) for v in coords), mask=None,
+                           vocabulary_version=self.vocabulary_version,
+                           refines=refines and positive)
+        editor.actions.append(new)
         try:
-            mask, label, score = self._predict_region(editor, action, coords)
+            new.mask, new.label, new.score, new.combined = self._predict(
+                editor, editor.object_actions(len(editor.actions) - 1))
         except ValueError as error:  # outside the image, degenerate box, no prompt parameters
+            editor.actions.pop()
             raise DemoError(str(error)) from None
-        editor.actions.append(PromptAction(action, positive, tuple(float(v) for v in coords),
-                                           mask, label, score, self.vocabulary_version))
 
     def _editor_view(self, editor: ObjectEditor) -> dict:
         self._refresh(editor)

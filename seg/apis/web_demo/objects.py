@@ -12,7 +12,11 @@ from seg.apis.visualizer import color_for, overlay_masks
 
 @dataclass
 class PromptAction:
-    """One click, box or painted mask; ``mask`` / ``label`` / ``score`` as last predicted."""
+    """One click, box or painted mask; ``mask`` / ``label`` / ``score`` as last predicted.
+
+    ``refines``: a positive click added to the current object (negative actions always refine
+    it). ``combined``: ``mask`` is the whole object's after this action (a multi-point model
+    decoded the object's clicks as one prompt), not the region under this action alone."""
     kind: str                      # 'point', 'box' or 'drawn'
     positive: bool
     coords: Tuple[float, ...]      # (x, y), (x1, y1, x2, y2) or () for 'drawn'
@@ -20,13 +24,21 @@ class PromptAction:
     label: Optional[int] = None
     score: Optional[float] = None
     vocabulary_version: int = 0
+    refines: bool = False
+    combined: bool = False
+
+    @property
+    def starts_object(self) -> bool:
+        return self.positive and not self.refines
 
 
 class ObjectEditor:
     """Objects built from prompts on one image (the uploaded image, or a video's first frame).
 
-    A positive point / box / painted mask starts an object; a negative point / box removes the
-    region it predicts from the current (last) object. Undo removes the last action.
+    A positive point / box / painted mask starts an object; later actions on the current (last)
+    object refine it: a combined action (multi-point model) replaces its mask, otherwise a
+    negative point / box removes the region it predicts and an added click adds its region.
+    Undo removes the last action.
     """
 
     def __init__(self, image: np.ndarray, key: Tuple):
@@ -39,16 +51,30 @@ class ObjectEditor:
         return tuple(self.image.shape[:2])
 
     def objects(self) -> List[Dict[str, object]]:
-        """Per object: its positive action, its negative actions and its final mask."""
+        """Per object: its first action, the actions refining it, its final mask and the
+        label / score of its latest combined prediction (else of its first action)."""
         objects = []
         for action in self.actions:
-            if action.positive:
-                objects.append(dict(action=action, negatives=[], mask=action.mask.copy()))
+            if action.starts_object:
+                objects.append(dict(action=action, refinements=[], mask=action.mask.copy(),
+                                    label=action.label, score=action.score))
+                continue
+            current = objects[-1]
+            current['refinements'].append(action)
+            if action.combined:
+                current.update(mask=action.mask.copy(), label=action.label, score=action.score)
+            elif action.positive:
+                current['mask'] |= action.mask
             else:
-                current = objects[-1]
-                current['negatives'].append(action)
                 current['mask'] &= ~action.mask
         return objects
+
+    def object_actions(self, index: int) -> List[PromptAction]:
+        """The actions of the object that action ``index`` belongs to, up to that action."""
+        start = index
+        while not self.actions[start].starts_object:
+            start -= 1
+        return self.actions[start:index + 1]
 
     def masks(self) -> np.ndarray:
         objects = self.objects()
@@ -65,15 +91,18 @@ class ObjectEditor:
         scale = max(1, round(max(self.size) / 400))
         entries = []
         for index, (obj, color) in enumerate(zip(objects, colors), start=1):
-            for action in [obj['action']] + obj['negatives']:
+            for action in [obj['action']] + obj['refinements']:
                 self._draw_action(canvas, action, color, scale)
             action = obj['action']
-            name = ('painted' if action.label is None
-                    else display_name(class_names[action.label]))
+            name = ('painted' if obj['label'] is None
+                    else display_name(class_names[obj['label']]))
+            refinements = obj['refinements']
             entries.append(dict(id=index, kind=action.kind, class_name=name,
                                 coords=[round(v, 2) for v in action.coords],
-                                score=None if action.score is None else round(action.score, 4),
-                                area=int(obj['mask'].sum()), negatives=len(obj['negatives']),
+                                score=None if obj['score'] is None else round(obj['score'], 4),
+                                area=int(obj['mask'].sum()),
+                                negatives=sum(not a.positive for a in refinements),
+                                added=sum(a.positive for a in refinements),
                                 color='#%02x%02x%02x' % color))
         return canvas, entries
 

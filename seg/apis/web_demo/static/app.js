@@ -181,9 +181,10 @@ function renderObjects(list, objects) {
     name.textContent = object.class_name;
     item.appendChild(name);
     const score = object.score === null ? '' : ` ${object.score.toFixed(2)}`;
+    const added = object.added ? `, ${object.added} added` : '';
     const negatives = object.negatives ? `, ${object.negatives} negative` : '';
     item.appendChild(document.createTextNode(
-      `${score} · ${object.kind} · ${object.area} px${negatives}`));
+      `${score} · ${object.kind} · ${object.area} px${added}${negatives}`));
     item.dataset.area = object.area;
     item.dataset.coords = object.coords.join(',');
     list.appendChild(item);
@@ -265,14 +266,15 @@ function attachStage(stage) {
       await promptAction(stage, {action: 'drawn', mask});
       return;
     }
-    const positive = mode === 'positive';
+    const positive = mode !== 'negative';
+    const refine = mode === 'add';
     if (Math.hypot(point.cssX - start.cssX, point.cssY - start.cssY) < 5) {
       const width = stage.img.naturalWidth, height = stage.img.naturalHeight;
-      await promptAction(stage, {action: 'point', positive,
+      await promptAction(stage, {action: 'point', positive, refine,
                                  coords: [Math.min(start.x, width - 0.01),
                                           Math.min(start.y, height - 0.01)]});
     } else {
-      await promptAction(stage, {action: 'box', positive,
+      await promptAction(stage, {action: 'box', positive, refine,
                                  coords: [Math.min(start.x, point.x), Math.min(start.y, point.y),
                                           Math.max(start.x, point.x), Math.max(start.y, point.y)]});
     }
