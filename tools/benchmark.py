@@ -73,6 +73,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from seg.models import build_segmentor
+from seg.models.precision import prepare_bf16_inference
 from seg.models.layers.ms_deform_attn import IMPLEMENTATIONS, sampling_function
 from seg.models.video.inference import VideoInference, VideoInferenceConfig
 from seg.registry import DATASETS, MODELS
@@ -109,7 +110,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--msda-impls', nargs='+', default=['reference', 'points_major'],
                         choices=IMPLEMENTATIONS, help='implementations timed by `msda`')
     parser.add_argument('--amp', default='none', choices=('none', 'bf16', 'fp16'),
-                        help='autocast dtype for inference and training (fp16: CUDA only)')
+                        help='autocast dtype for inference and training (fp16: CUDA only); bf16 '
+                             'inference also casts the backbone weights to bf16 '
+                             '(seg.models.precision.prepare_bf16_inference)')
     parser.add_argument('--data-samples', type=int, default=64,
                         help='train samples to load (cycling through the dataset)')
     parser.add_argument('--eval-images', type=int, default=20)
@@ -126,7 +129,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='process counts for the VPQ / STQ rows')
     parser.add_argument('--compare-hf', action='store_true',
                         help='only compare the head with transformers\' Mask2Former')
-    parser.add_argument('--hf-sizes', type=_hf_size, nargs='+', default=[512, 1024],
+    parser.add_argument('--hf-sizes', type=_hf_size, nargs='+',
+                        default=[(512, 512), (1024, 1024)],
                         help='input sizes of the --compare-hf rows: N (square) or HxW')
     parser.add_argument('--hf-model', action='store_true',
                         help='--compare-hf on the whole models (forward, end to end)')
@@ -159,7 +163,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def _hf_size(text: str):
     """'512' -> (512, 512); '800x1216' -> (800, 1216)."""
-    parts = [int(part) for part in text.lower().split('x')]
+    try:
+        parts = [int(part) for part in text.lower().split('x')]
+    except ValueError:
+        parts = []
     if len(parts) not in (1, 2) or min(parts) < 32:
         raise argparse.ArgumentTypeError(f'expected N or HxW (>= 32), got {text!r}')
     return (parts[0], parts[-1])
@@ -496,6 +503,11 @@ def format_table(results: dict) -> str:
 
 
 def _model_benchmarks(model, cfg: Config, args: argparse.Namespace, device, results: dict):
+    if 'train' in args.what:  # before any bf16 cast of the backbone (inference only)
+        batch_size = args.batch or cfg.train_dataloader.batch_size
+        results['train'] = benchmark_train(model, cfg, batch_size, args.runs, args.warmup, device)
+    if args.amp == 'bf16' and {'inference', 'video'} & set(args.what):
+        prepare_bf16_inference(model)  # the bf16 inference recipe: backbone weights in bf16
     if 'inference' in args.what:
         if device.type == 'cuda':
             torch.cuda.reset_peak_memory_stats(device)
@@ -504,9 +516,6 @@ def _model_benchmarks(model, cfg: Config, args: argparse.Namespace, device, resu
         results['inference_summary'] = dict(
             images_per_s=1.0 / results['inference']['total']['median_s'],
             **_peak_memory_bytes(device))
-    if 'train' in args.what:
-        batch_size = args.batch or cfg.train_dataloader.batch_size
-        results['train'] = benchmark_train(model, cfg, batch_size, args.runs, args.warmup, device)
     if 'video' in args.what:
         results['video'] = benchmark_video(model, args.size, args.frames, args.runs, args.warmup,
                                            device)

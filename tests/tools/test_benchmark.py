@@ -120,3 +120,33 @@ def test_one_decoder_pass_for_segmentation_and_prompts_is_timed(tmp_path):
                              '--cfg-options', 'model.prompt_encoder=None'])
     assert refused.returncode != 0 and 'needs a config whose model has a prompt_encoder' in (
         refused.stdout + refused.stderr)
+
+
+def test_hf_sizes_take_square_or_height_by_width():
+    assert benchmark_tool._hf_size('512') == (512, 512)
+    assert benchmark_tool._hf_size('800x1216') == (800, 1216)
+    with pytest.raises(Exception, match='HxW'):
+        benchmark_tool._hf_size('8x')
+
+
+def test_whole_model_comparison_with_transformers(tiny_cfg):
+    """--compare-hf --hf-model rows on the tiny model and a tiny transformers Mask2Former
+    (skipped where transformers, a benchmark-only dependency, is not installed)."""
+    pytest.importorskip('transformers')
+    from seg.models import build_segmentor
+    from seg.testing import hf_comparison
+    model = build_segmentor(tiny_cfg)
+    dims = dict(hidden=32, mask=32, queries=8, encoder_layers=1, encoder_ffn=64,
+                encoder_heads=2, encoder_points=4, decoder_layers=2, decoder_ffn=64,
+                decoder_heads=2)
+    hf_model = hf_comparison.build_hf_model(
+        dims, model.panoptic_head.text_classifier.num_classes, depths=(1, 1, 1, 1),
+        channels=(8, 16, 32, 64))
+    rows = hf_comparison.compare_models(model, hf_model, [(64, 96)], hf_comparison.ROWS,
+                                        runs=1, warmup=0, device='cpu')
+    (row,) = rows
+    assert row['size'] == [64, 96]
+    for name in hf_comparison.ROWS:
+        ours, theirs = (row['timings'][f'{side}_{name}']['median_s'] for side in ('ours', 'hf'))
+        assert ours > 0 and theirs > 0 and row[f'{name}_ratio'] == ours / theirs
+    assert 'end_to_end' in hf_comparison.format_rows(rows)

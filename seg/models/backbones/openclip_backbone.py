@@ -208,24 +208,32 @@ class OpenCLIPBackbone(nn.Module):
     def _grad_context(self) -> contextlib.AbstractContextManager:
         return torch.no_grad() if self.frozen else contextlib.nullcontext()
 
+    @property
+    def weight_dtype(self) -> torch.dtype:
+        """The dtype the tower runs in: float32, or bfloat16 after ``backbone.to(bfloat16)``
+        (bf16 inference: see ``seg.models.precision``)."""
+        return self.stem[0].weight.dtype
+
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """(B, 3, H, W) normalised images -> stage maps at strides 4/8/16/32 (``out_indices``)."""
+        """(B, 3, H, W) normalised images -> stage maps at strides 4/8/16/32 (``out_indices``).
+
+        The tower runs in its weights' dtype; the maps come back in the images' dtype."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(
                 f'OpenCLIPBackbone expects (B, 3, H, W) images, got {tuple(images.shape)}')
         outputs = []
         with self._grad_context():
-            x = self.stem(images)
+            x = self.stem(images.to(self.weight_dtype))
             for index, stage in enumerate((self.layer1, self.layer2, self.layer3, self.layer4)):
                 x = stage(x)
                 if index in self.out_indices:
-                    outputs.append(x)
+                    outputs.append(x.to(images.dtype))
         return tuple(outputs)
 
     def get_clip_feature(self, stage4_map: torch.Tensor) -> torch.Tensor:
         """CLIP dense features for mask pooling: ``norm_pre`` of the stride-32 map (B, C, h, w)."""
         with self._grad_context():
-            return self.norm_pre(stage4_map)
+            return self.norm_pre(stage4_map.to(self.weight_dtype)).to(stage4_map.dtype)
 
     def forward_feat(self, pooled: torch.Tensor) -> torch.Tensor:
         """Mask-pooled CLIP features (B, Q, C) -> CLIP-space embeddings (B, Q, D) (CLIP head)."""
@@ -235,8 +243,9 @@ class OpenCLIPBackbone(nn.Module):
                 f'{tuple(pooled.shape)}')
         batch, queries, channels = pooled.shape
         with self._grad_context():
-            embeddings = self.head(pooled.reshape(batch * queries, channels, 1, 1))
-        return embeddings.reshape(batch, queries, -1)
+            embeddings = self.head(pooled.reshape(batch * queries, channels, 1, 1)
+                                   .to(self.weight_dtype))
+        return embeddings.reshape(batch, queries, -1).to(pooled.dtype)
 
     def get_text_encoder(self) -> OpenCLIPTextEncoder:
         """Build the CLIP text tower of this model (same weights source) on the CPU.

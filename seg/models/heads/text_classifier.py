@@ -62,6 +62,8 @@ class CosineTextClassifier(nn.Module):
             raise RuntimeError(
                 'the text classifier has no class embeddings: the segmentor installs them from '
                 'the vocabulary (see `text_classifier` in the model config)')
-        normalised = F.normalize(class_embeddings, dim=-1)
-        per_synonym = torch.einsum('bqd,dkp->bqkp', normalised, self.cls_embed.to(normalised.dtype))
-        return self.logit_scale.exp() * per_synonym.max(dim=-1).values
+        # float32 even under autocast: a bf16 cosine scaled by ~100 moves logits by ~0.1-0.5.
+        with torch.autocast(class_embeddings.device.type, enabled=False):
+            normalised = F.normalize(class_embeddings.float(), dim=-1)
+            per_synonym = torch.einsum('bqd,dkp->bqkp', normalised, self.cls_embed.float())
+            return self.logit_scale.float().exp() * per_synonym.max(dim=-1).values

@@ -4,6 +4,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
+import torch
 from mmengine.structures import PixelData
 from torch import Tensor
 
@@ -79,6 +80,14 @@ class QueryPostprocessor:
             and ``'semantic'`` (``PixelData(sem_seg=(1, h, w) int64)``).
         """
         self._check_batch(class_logits, mask_logits, data_samples, num_things)
+        # The fusion's softmax / sigmoid products and sums run in float32 whatever the
+        # network's dtype (bf16 inference): the stride-4 logits are cast here, once.
+        with torch.autocast(class_logits.device.type, enabled=False):
+            return self._predict(class_logits.float(), mask_logits.float(), data_samples,
+                                 num_things, rescale)
+
+    def _predict(self, class_logits: Tensor, mask_logits: Tensor, data_samples: Sequence,
+                 num_things: int, rescale: bool) -> List[Dict[str, object]]:
         cfg = self.cfg
         num_stuff = class_logits.shape[-1] - 1 - num_things
         results = []
