@@ -3,7 +3,7 @@ kind) on one checkpoint, in one process: the model is built and loaded once, the
 with the test loop of the config once per vocabulary. Writes <work_dir>/exemplar_sweep.json.
 
     python tools/exemplar_sweep.py configs/toy/omg_toy_exemplar_eval.py --checkpoint CKPT \
-        [--work-dir DIR] [--examples 1 5 20] [--prototypes decoder clip mix]
+        [--work-dir DIR] [--examples 1 5 20] [--prototypes decoder clip mix] [--cfg-options ...]
 
 The config must hold an ``ExemplarVocabularyHook`` (its dataset, seed and min_area are used;
 its K and prototype are swept). Each exemplar row equals
@@ -14,7 +14,7 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 
 from seg.engine.exemplar_vocabulary_hook import (draw_dataset_examples, embed_dataset_examples,
@@ -35,6 +35,8 @@ def parse_args(argv=None):
     parser.add_argument('--examples', type=int, nargs='+', default=[1, 5, 20])
     parser.add_argument('--prototypes', nargs='+', default=list(PROTOTYPE_KINDS),
                         choices=PROTOTYPE_KINDS)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='config overrides, as tools/test.py takes them')
     return parser.parse_args(argv)
 
 
@@ -53,6 +55,7 @@ def main(argv=None):
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'--checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
     hook = _pop_exemplar_hook(cfg)
     setup_config(cfg, args.config, work_dir=args.work_dir)
     cfg.load_from = args.checkpoint
