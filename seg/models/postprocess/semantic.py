@@ -20,8 +20,16 @@ def semantic_postprocess(mask_cls: Tensor, mask_pred: Tensor) -> Tensor:
     check_query_outputs(mask_cls, mask_pred)
     class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
     if isinstance(mask_pred, QueryMasks):  # resized a chunk of queries at a time
-        class_maps = sum(torch.einsum('qc,qhw->chw', class_probs[window], logits.sigmoid())
-                         for window, logits in mask_pred.chunks())
+        # Accumulated in place ((K, H*W) += p^T sigmoid): one K x H x W buffer, no per-chunk
+        # K x H x W results summed afterwards.
+        class_maps = None
+        for window, logits in mask_pred.chunks():
+            scores = logits.sigmoid().flatten(1)
+            if class_maps is None:
+                class_maps = class_probs[window].T @ scores
+            else:
+                class_maps.addmm_(class_probs[window].T, scores)
+        class_maps = class_maps.unflatten(1, logits.shape[-2:])
     else:
         class_maps = torch.einsum('qc,qhw->chw', class_probs, mask_pred.sigmoid())
     # max(0).indices == argmax(0) (first maximum) but faster on CPU for few classes.
