@@ -49,9 +49,11 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    # selenium drives the web demo's browser tests (Debian's chromium + chromium-driver).
+    # selenium drives the web demo's browser tests (Debian's chromium + chromium-driver);
+    # transformers is only the Mask2Former of the benchmark comparison (tools/benchmark.py
+    # --compare-hf), tested on tiny models.
     'dev': ['pytest>=7.4', 'hypothesis>=6.0', 'selenium>=4.11', 'onnx>=1.16', 'onnxscript>=0.2',
-            'onnxruntime>=1.18'],
+            'onnxruntime>=1.18', 'transformers>=4.40'],
     # tools/export.py: ONNX export (torch.onnx's dynamo exporter) and its --check.
     'export': ['onnx>=1.16', 'onnxscript>=0.2', 'onnxruntime>=1.18'],
 }

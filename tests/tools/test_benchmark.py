@@ -131,8 +131,7 @@ def test_hf_sizes_take_square_or_height_by_width():
 
 def test_whole_model_comparison_with_transformers(tiny_cfg):
     """--compare-hf --hf-model rows on the tiny model and a tiny transformers Mask2Former
-    (skipped where transformers, a benchmark-only dependency, is not installed)."""
-    pytest.importorskip('transformers')
+    (transformers is in the dev extra for this test only)."""
     from seg.models import build_segmentor
     from seg.testing import hf_comparison
     model = build_segmentor(tiny_cfg)
