@@ -5,8 +5,7 @@ per class (``CosineTextClassifier``). An example mask gives a prototype two ways
 
 * ``decoder``: the class embedding the decoder would give a query whose mask is the example:
   the semantic query that overlaps the example best (IoU at stride 4) supplies the query state,
-  the example mask the pooled pixel features (``cls_proj(pool_proj(pool(example)) + query)``,
-  the head's own formula);
+  the example mask the pooled pixel features (``OMGHead.class_embedding``, as every query's);
 * ``clip``: the frozen CLIP feature map (stride 32) averaged inside the example mask and sent
   through CLIP's head, as the open-vocabulary fusion classifies masks.
 
@@ -70,7 +69,7 @@ def exemplar_embeddings(model, features: ImageFeatures, coverage: Tensor) -> Dic
     coverage = coverage.to(features.mask_features.device, torch.float32)
     head = model.panoptic_head
 
-    decoded = head(features.backbone, pixel_features=features.pixel)
+    decoded = head(features.backbone, pixel_features=features.pixel, inference=True)
     mask_features = features.mask_features
     examples = _binary_at(coverage, mask_features.shape[-2:])  # (N, h, w)
     queries = decoded.predictions[-1].mask_logits[0] > 0  # (Q, h, w)
@@ -79,8 +78,7 @@ def exemplar_embeddings(model, features: ImageFeatures, coverage: Tensor) -> Dic
     union = flat_examples.sum(-1, keepdim=True) + flat_queries.sum(-1) - intersection
     best_query = (intersection / union.clamp(min=1)).argmax(dim=-1)  # (N,)
     query_state = head.transformer_decoder.post_norm(decoded.query_feat[0, best_query])
-    pooled = head.mask_pooling_proj(mask_pool(mask_features, _as_logits(examples))[0])
-    decoder = head.cls_proj(pooled + query_state)
+    decoder = head.class_embedding(query_state[None], mask_features, _as_logits(examples))[0]
 
     clip_feat = model.backbone.get_clip_feature(features.backbone[-1])
     clip_masks = _binary_at(coverage, clip_feat.shape[-2:])

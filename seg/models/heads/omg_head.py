@@ -143,6 +143,14 @@ class OMGHead(BaseModule):
         return dict(query_feat=self.query_feat.weight.unsqueeze(0).expand(batch_size, -1, -1),
                     query_embed=self.query_embed.weight.unsqueeze(0).expand(batch_size, -1, -1))
 
+    def class_embedding(self, decoder_out: torch.Tensor, mask_features: torch.Tensor,
+                        mask_logits: torch.Tensor) -> torch.Tensor:
+        """(B, Q, D) class embeddings (compared with the text prototypes by cosine) of post-normed
+        queries ``decoder_out`` (B, Q, C) whose masks are ``mask_logits`` (B, Q, h, w, pooled
+        where > 0): the query state plus the mask-pooled pixel features."""
+        pooled = self.mask_pooling_proj(mask_pool(mask_features, mask_logits))
+        return self.cls_proj(pooled + decoder_out)
+
     def _predict_from_queries(self, query_feat: torch.Tensor, mask_features: torch.Tensor,
                               attn_mask_size: Optional[Tuple[int, int]], num_frames: int,
                               mask_logit_bias=None, classify: bool = True
@@ -163,8 +171,7 @@ class OMGHead(BaseModule):
 
         predictions = None
         if classify:
-            pooled = self.mask_pooling_proj(mask_pool(mask_features, mask_pred.detach()))
-            class_embed = self.cls_proj(pooled + decoder_out)
+            class_embed = self.class_embedding(decoder_out, mask_features, mask_pred.detach())
             predictions = QueryPredictions(
                 class_logits=self.text_classifier(class_embed),
                 objectness=self.iou_embed(decoder_out),
