@@ -8,28 +8,7 @@ import pytest
 import torch
 
 from seg.apis import Predictor
-
-HEIGHT, WIDTH = 60, 84
-
-
-@pytest.fixture
-def predictor(tiny_cfg):
-    cfg = copy.deepcopy(tiny_cfg)
-    cfg['prompt_encoder'] = dict(type='PromptEncoder')
-    torch.manual_seed(0)
-    config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
-                                            dict(type='Resize', scale=(48, 48), keep_ratio=True),
-                                            dict(type='PackSegInputs')])
-    return Predictor.from_config(config)
-
-
-@pytest.fixture
-def image():
-    rng = np.random.RandomState(0)
-    picture = np.full((HEIGHT, WIDTH, 3), 90, dtype=np.uint8)
-    picture[10:40, 20:60] = (220, 40, 40)
-    return np.clip(picture + rng.randint(0, 20, picture.shape), 0, 255).astype(np.uint8)
-
+from .conftest import HEIGHT, WIDTH
 
 def _mask_iou(a, b):
     return (a & b).sum() / max((a | b).sum(), 1)

@@ -1,6 +1,5 @@
 """The Python API on a tiny random model: every task returns well-formed results, bad inputs
 raise clear errors."""
-import copy
 import dataclasses
 
 import cv2
@@ -12,28 +11,7 @@ import torch
 from seg.apis import Predictor
 from seg.structures.panoptic_io import rgb_to_id
 from seg.utils.constants import INSTANCE_OFFSET
-
-HEIGHT, WIDTH = 60, 84
-
-
-@pytest.fixture
-def predictor(tiny_cfg):
-    cfg = copy.deepcopy(tiny_cfg)
-    cfg['prompt_encoder'] = dict(type='PromptEncoder')
-    torch.manual_seed(0)
-    # The test pipeline's Resize is applied to inputs; results come back at the image size.
-    config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
-                                            dict(type='Resize', scale=(48, 48), keep_ratio=True),
-                                            dict(type='PackSegInputs')])
-    return Predictor.from_config(config)
-
-
-@pytest.fixture
-def image():
-    rng = np.random.RandomState(0)
-    picture = np.full((HEIGHT, WIDTH, 3), 90, dtype=np.uint8)
-    picture[10:40, 20:60] = (220, 40, 40)
-    return np.clip(picture + rng.randint(0, 20, picture.shape), 0, 255).astype(np.uint8)
+from .conftest import HEIGHT, WIDTH, tiny_predictor
 
 
 def test_runs_on_the_cpu_without_a_gpu(predictor):
@@ -205,14 +183,8 @@ def test_checkpoint_is_loaded(tiny_cfg, tmp_path):
 
 
 def multi_point_predictor(tiny_cfg):
-    cfg = copy.deepcopy(tiny_cfg)
-    cfg['prompt_encoder'] = dict(type='PromptEncoder', frame='padded',
-                                 content_seed='mask_features', multi_point=True)
-    torch.manual_seed(0)
-    config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
-                                            dict(type='Resize', scale=(48, 48), keep_ratio=True),
-                                            dict(type='PackSegInputs')])
-    return Predictor.from_config(config)
+    return tiny_predictor(tiny_cfg, frame='padded', content_seed='mask_features',
+                          multi_point=True)
 
 
 def test_multi_point_prompts_give_one_mask_per_prompt(tiny_cfg, image):

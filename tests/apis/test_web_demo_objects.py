@@ -1,31 +1,20 @@
 """The web demo's click objects without a browser (seg.apis.web_demo.DemoApp): refining clicks
 go into one multi-point prompt when the model takes them, else their regions are combined."""
-import copy
 import io
-import warnings
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from seg.apis import Predictor
 from seg.apis.web_demo import DemoApp
 from seg.apis.web_demo.codec import DemoError
+from .conftest import tiny_predictor
 
 
 def demo(tiny_cfg, multi_point):
-    cfg = copy.deepcopy(tiny_cfg)
-    cfg['prompt_encoder'] = (dict(type='PromptEncoder', frame='padded',
-                                  content_seed='mask_features', multi_point=True)
-                             if multi_point else dict(type='PromptEncoder'))
-    torch.manual_seed(0)
-    config = dict(model=cfg, test_pipeline=[dict(type='LoadImageFromFile'),
-                                            dict(type='Resize', scale=(48, 48), keep_ratio=True),
-                                            dict(type='PackSegInputs')])
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*without a checkpoint')
-        predictor = Predictor.from_config(config)
+    predictor = (tiny_predictor(tiny_cfg, frame='padded', content_seed='mask_features',
+                                multi_point=True) if multi_point else tiny_predictor(tiny_cfg))
     app = DemoApp(predictor, random_weights=True)
     session = app.new_session()['session']
     rng = np.random.RandomState(0)
