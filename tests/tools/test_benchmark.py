@@ -106,10 +106,13 @@ def test_compare_hf_reads_the_paper_head_dimensions():
         benchmark_tool.head_dimensions(cfg.model.panoptic_head)
 
 
-def test_one_decoder_pass_for_segmentation_and_prompts_is_timed(tmp_path):
+def test_one_decoder_pass_for_segmentation_and_prompts_is_timed(tmp_path, toy_data_root):
     out = tmp_path / 'prompts.json'
+    vocabulary = (f'model.vocabulary.ann_file={toy_data_root}/annotations/'
+                  'panoptic_train2017.json')
     result = run_benchmark(['--what', 'prompts', '--threads', '1', '--size', '48', '64',
-                            '--prompts', '3', '--runs', '1', '--warmup', '0', '--out', str(out)],
+                            '--prompts', '3', '--runs', '1', '--warmup', '0', '--out', str(out),
+                            '--cfg-options', vocabulary],
                            config=REPO_ROOT / 'configs' / 'toy' / 'omg_toy_interactive.py')
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     row = json.loads(out.read_text())['prompts']
@@ -117,7 +120,7 @@ def test_one_decoder_pass_for_segmentation_and_prompts_is_timed(tmp_path):
     assert row['one_pass_over_two'] == row['one_pass_s'] / row['two_passes_s']
     assert 'segmentation + 3 clicks: one pass' in result.stdout
     refused = run_benchmark(['--what', 'prompts', '--runs', '1', '--warmup', '0',
-                             '--cfg-options', 'model.prompt_encoder=None'])
+                             '--cfg-options', 'model.prompt_encoder=None', vocabulary])
     assert refused.returncode != 0 and 'needs a config whose model has a prompt_encoder' in (
         refused.stdout + refused.stderr)
 
