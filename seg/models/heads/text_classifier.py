@@ -16,8 +16,9 @@ class CosineTextClassifier(nn.Module):
     The prototypes (K, P, D) hold P synonyms per class; a query's class logit is the best cosine
     over the synonyms times a fixed ``exp(logit_scale)`` (4.6052, about ln 100, as the
     reference). An all-zero background prototype is appended, so the background logit is always
-    0 and softmax cross-entropy over K + 1 classes works. Prototypes are buffers outside the state dict: they
-    come from the text-embedding file of the current vocabulary, not from checkpoints.
+    0 and softmax cross-entropy over K + 1 classes works. Prototypes are buffers outside the
+    state dict: they come from the text-embedding file of the current vocabulary, not from
+    checkpoints.
 
     The classifier is the one place that knows the class space of the current vocabulary:
     ``num_classes`` K and ``num_things`` (things are classes ``[0, num_things)``, stuff the
