@@ -369,7 +369,7 @@ def test_vocabulary_edits_apply_at_run_time(page, files):
 
 
 # ---------------------------------------------------------------------------- clicks
-def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, files, shots,
+def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, server, files, shots,
                                                             toy_data_root):
     driver = page
     _load_image(driver, files)
@@ -422,7 +422,10 @@ def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, files, shots,
            'the negative click changed nothing', attribute='data-actions')
     items = driver.find_elements('css selector', '#objects li')
     assert len(items) == 2 and '1 negative' in items[1].text
-    assert int(items[1].get_attribute('data-area')) <= box_area
+    if not getattr(server.app.predictor.model.prompt_encoder, 'multi_point', False):
+        # The region under the click is removed (a multi-point model re-decodes the object
+        # with the negative click instead: its mask may grow elsewhere).
+        assert int(items[1].get_attribute('data-area')) <= box_area
     # "add to object": a further click on the same object (no third object).
     _element(driver, 'click-add').click()
     _after(driver, 'prompt-view',
