@@ -8,6 +8,7 @@ import os
 import traceback
 from pathlib import Path
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -139,9 +140,17 @@ def test_joint_training_keeps_ranks_on_one_source_and_tests_alike(
     checkpoint = (dist_dir / 'last_checkpoint').read_text().strip()
     cfg = joint_cfg(tmp_path / 'single', model_cfg, toy_data_root, video_root, 'none')
     cfg.load_from = checkpoint
-    single = build_runner(cfg).test()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the ranks: float reductions split alike
+    try:
+        single = build_runner(cfg).test()
+    finally:
+        torch.set_num_threads(threads)
     assert single.keys() == metrics0.keys()
     assert any(key.startswith('vipseg/') for key in single)
     assert any(key.startswith('interactive/') for key in single)
+    # A lost or repeated sample moves these few-image metrics by far more than 1e-4; a mask
+    # pixel on a logit of ~0 that rounds the other way (seen once in CI: 2e-5 in mIoU@1)
+    # moves them less.
     for key, value in single.items():
-        assert metrics0[key] == value, key
+        assert metrics0[key] == pytest.approx(value, abs=1e-4), key
