@@ -49,6 +49,18 @@ def prompt_batch(toy_data_root):
 
 
 @pytest.fixture(scope='module')
+def semantic_samples(toy_data_root):
+    """Two panoptic training samples (no prompts) of the toy data."""
+    dataset = DATASETS.build(dict(
+        type='CocoPanopticDataset', data_root=str(toy_data_root),
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
+                  dict(type='Resize', scale=(64, 64)), dict(type='PackSegInputs')]))
+    return [dataset[0], dataset[1]]
+
+
+@pytest.fixture(scope='module')
 def eval_batch(toy_data_root):
     dataset = interactive_dataset(toy_data_root, 'val', test_mode=True)
     return pseudo_collate([dataset[i] for i in range(2)])
@@ -78,14 +90,9 @@ def test_prompt_batch_is_supervised_by_masks_only(tiny_cfg, prompt_batch):
 
 
 def test_batches_mixing_prompt_and_semantic_samples_are_refused(tiny_cfg, prompt_batch,
-                                                                toy_data_root):
+                                                                semantic_samples):
     model = build_model(tiny_cfg)
-    semantic = DATASETS.build(dict(
-        type='CocoPanopticDataset', data_root=str(toy_data_root),
-        ann_file='annotations/panoptic_train2017.json',
-        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
-                  dict(type='Resize', scale=(64, 64)), dict(type='PackSegInputs')]))[0]
+    semantic = copy.deepcopy(semantic_samples[0])
     prompted = copy.deepcopy(prompt_batch)
     mixed = dict(inputs=[semantic['inputs'], prompted['inputs'][0]],
                  data_samples=[semantic['data_samples'], prompted['data_samples'][0]])
@@ -310,15 +317,9 @@ def test_corrective_clicks_land_on_the_error_of_each_prompt(predicted):
 
 
 def test_adamw_leaves_the_parameters_of_the_other_batch_kind_alone(tiny_cfg, prompt_batch,
-                                                                   toy_data_root):
+                                                                   semantic_samples):
     model = build_model(tiny_cfg)
-    semantic = DATASETS.build(dict(
-        type='CocoPanopticDataset', data_root=str(toy_data_root),
-        ann_file='annotations/panoptic_train2017.json',
-        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-        pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadPanopticAnnotations'),
-                  dict(type='Resize', scale=(64, 64)), dict(type='PackSegInputs')]))
-    semantic_batch = pseudo_collate([semantic[0], semantic[1]])
+    semantic_batch = pseudo_collate(copy.deepcopy(semantic_samples))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                   lr=1e-2, weight_decay=0.05)
     model.train()
