@@ -369,6 +369,15 @@ def test_vocabulary_edits_apply_at_run_time(page, files):
 
 
 # ---------------------------------------------------------------------------- clicks
+def _click_in_mode(driver, mode: str, x: float, y: float, files, message: str):
+    """Select the click mode ``mode`` (a radio id), click (x, y) on the prompt view, wait for
+    the view to change and return the object list items."""
+    _element(driver, mode).click()
+    _after(driver, 'prompt-view', lambda: _click_image(driver, 'prompt-view', x, y, files['size']),
+           message, attribute='data-actions')
+    return driver.find_elements('css selector', '#objects li')
+
+
 def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, server, files, shots,
                                                             toy_data_root):
     driver = page
@@ -416,22 +425,16 @@ def test_clicks_show_their_mask_at_once_and_undo_clear_work(page, server, files,
     items = driver.find_elements('css selector', '#objects li')
     assert len(items) == 2 and '· box ·' in items[1].text
     box_area = int(items[1].get_attribute('data-area'))
-    _element(driver, 'click-negative').click()
-    _after(driver, 'prompt-view',
-           lambda: _click_image(driver, 'prompt-view', width * 0.5, height * 0.5, files['size']),
-           'the negative click changed nothing', attribute='data-actions')
-    items = driver.find_elements('css selector', '#objects li')
+    items = _click_in_mode(driver, 'click-negative', width * 0.5, height * 0.5, files,
+                           'the negative click changed nothing')
     assert len(items) == 2 and '1 negative' in items[1].text
     if not getattr(server.app.predictor.model.prompt_encoder, 'multi_point', False):
         # The region under the click is removed (a multi-point model re-decodes the object
         # with the negative click instead: its mask may grow elsewhere).
         assert int(items[1].get_attribute('data-area')) <= box_area
     # "add to object": a further click on the same object (no third object).
-    _element(driver, 'click-add').click()
-    _after(driver, 'prompt-view',
-           lambda: _click_image(driver, 'prompt-view', width * 0.2, height * 0.2, files['size']),
-           'the added click changed nothing', attribute='data-actions')
-    items = driver.find_elements('css selector', '#objects li')
+    items = _click_in_mode(driver, 'click-add', width * 0.2, height * 0.2, files,
+                           'the added click changed nothing')
     assert len(items) == 2 and '1 added, 1 negative' in items[1].text
     _element(driver, 'click-positive').click()
     _screenshot(driver, shots, 'clicks')
