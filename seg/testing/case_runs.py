@@ -134,16 +134,15 @@ class HeadRecorder:
 
 
 def _compare_head_forward(checks: CheckList, prefix: str, out: CaseOutputs,
-                          outputs: DecoderOutput, recorder: HeadRecorder, batch_size: int,
-                          cls_atol: float, tol: Tolerances) -> None:
+                          outputs: DecoderOutput, recorder: HeadRecorder, cls_atol: float,
+                          tol: Tolerances) -> None:
     # The reference packs the objectness logit as the last class column.
     cls_preds = [torch.cat([p.class_logits, p.objectness], dim=-1) for p in outputs.predictions]
     mask_preds = [p.mask_logits for p in outputs.predictions]
     query_feat = outputs.query_feat
     values = recorder.values
-    heads = recorder.head.num_heads
     for index, reference in enumerate(out['cross_attn_masks']):
-        ours = values['cross_attn_mask'][index].unflatten(0, (batch_size, heads))[:, 0]
+        ours = values['cross_attn_mask'][index][:, 0]  # (B, 1, Q, K): shared by the heads
         checks.identical(f'{prefix}/cross_attn_masks[{index}]', ours, reference)
     checks.close(f'{prefix}/cls_pred', stacked(cls_preds), out['cls_pred'], cls_atol)
     checks.close(f'{prefix}/mask_pred', stacked(mask_preds), out['mask_pred'], tol.features)
@@ -295,8 +294,8 @@ class CaseRunner:
         recorder = HeadRecorder(head)
         with recorder.recording():
             outputs = head(feats)
-        _compare_head_forward(self.checks, 'semantic', out, outputs, recorder,
-                              feats[0].shape[0], self.tol.cls, self.tol)
+        _compare_head_forward(self.checks, 'semantic', out, outputs, recorder, self.tol.cls,
+                              self.tol)
         predicted = _head_predict(head, feats,
                                   tuple(self.inputs['image_metas'][0]['batch_input_shape']))
         _compare_head_predict(self.checks, 'semantic', out, predicted, self.tol.cls)
@@ -327,8 +326,8 @@ class CaseRunner:
         recorder = HeadRecorder(head)
         with recorder.recording():
             outputs = head(feats, queries=queries)
-        _compare_head_forward(self.checks, 'prompt', out, outputs, recorder, boxes.shape[0],
-                              self.tol.cls, self.tol)
+        _compare_head_forward(self.checks, 'prompt', out, outputs, recorder, self.tol.cls,
+                              self.tol)
         batch_input_shape = tuple(self.inputs['image_metas'][0]['batch_input_shape'])
         _compare_head_predict(self.checks, 'prompt', out,
                               _head_predict(head, feats, batch_input_shape, queries=queries),
@@ -353,13 +352,13 @@ class CaseRunner:
         if out is None or 'video' not in self.inputs:
             return None
         video = self.inputs['video']
-        batch, frames = video.shape[:2]
+        frames = video.shape[1]
         model, head = self.model, self.model.panoptic_head
         feats = model.extract_feat(video.flatten(0, 1))
         recorder = HeadRecorder(head)
         with recorder.recording():
             outputs = head(feats, num_frames=frames)
-        _compare_head_forward(self.checks, 'video', out, outputs, recorder, batch,
+        _compare_head_forward(self.checks, 'video', out, outputs, recorder,
                               self.tol.cls_video, self.tol)
         batch_input_shape = tuple(self.inputs['video_metas'][0][0]['batch_input_shape'])
         _compare_head_predict(self.checks, 'video', out,

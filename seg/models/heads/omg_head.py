@@ -81,7 +81,6 @@ class OMGHead(BaseModule):
         transformer_decoder = with_width(transformer_decoder, feat_channels)
         transformer_decoder.setdefault('type', Mask2FormerTransformerDecoder)
         self.transformer_decoder = MODELS.build(transformer_decoder)
-        self.num_heads = transformer_decoder['layer_cfg']['cross_attn_cfg']['num_heads']
         self.num_transformer_decoder_layers = transformer_decoder['num_layers']
         decoder_dims = transformer_decoder['layer_cfg']['cross_attn_cfg']['embed_dims']
 
@@ -153,23 +152,28 @@ class OMGHead(BaseModule):
 
     def _predict_from_queries(self, query_feat: torch.Tensor, mask_features: torch.Tensor,
                               attn_mask_size: Optional[Tuple[int, int]], num_frames: int,
-                              mask_logit_bias=None, classify: bool = True
+                              mask_logit_bias=None, classify: bool = True,
+                              attention_features: Optional[torch.Tensor] = None
                               ) -> Tuple[Optional[QueryPredictions], Optional[torch.Tensor]]:
         """Predictions of the current queries and the next layer's attention mask.
 
         ``mask_features`` is (B, C, T*h, w) for clips (frames stacked along the height); the
         returned mask logits are unstacked to (B, Q, T, h, w). The attention mask is bool
-        (B*heads, Q, T*h'*w'), True blocking a key; None when ``attn_mask_size`` is None (no
-        next layer). ``classify=False`` (intermediate stages at inference) skips the mask
+        (B, 1, Q, T*h'*w'), True blocking a key, shared by the heads; None when
+        ``attn_mask_size`` is None (no next layer). ``classify=False`` (intermediate stages at inference) skips the mask
         pooling, class and objectness heads and returns no predictions, only the mask.
+        ``attention_features`` (``mask_features`` already resized to ``attn_mask_size``, see
+        :meth:`_resize_frames`) gives the attention mask without the stride-4 masks.
         """
         decoder_out = self.transformer_decoder.post_norm(query_feat)
         mask_embed = self.mask_embed(decoder_out)
-        mask_pred = torch.einsum('bqc,bchw->bqhw', mask_embed, mask_features)
-        if mask_logit_bias is not None:  # prompt queries only (PromptEncoder's locality)
-            mask_pred = mask_pred + mask_logit_bias(decoder_out).to(mask_pred.dtype)
-
-        predictions = None
+        # prompt queries only (PromptEncoder's locality): added to the logits at stride 4
+        bias = mask_logit_bias(decoder_out) if mask_logit_bias is not None else None
+        predictions = mask_pred = None
+        if classify or attention_features is None:
+            mask_pred = torch.einsum('bqc,bchw->bqhw', mask_embed, mask_features)
+            if bias is not None:
+                mask_pred = mask_pred + bias.to(mask_pred.dtype)
         if classify:
             class_embed = self.class_embedding(decoder_out, mask_features, mask_pred.detach())
             predictions = QueryPredictions(
@@ -180,13 +184,28 @@ class OMGHead(BaseModule):
             return predictions, None
 
         frames = max(num_frames, 1)
-        per_frame = mask_pred.unflatten(2, (frames, -1)).flatten(1, 2)  # (B, Q*T, h, w)
-        attn_mask = F.interpolate(per_frame.detach().float(), attn_mask_size, mode='bilinear',
-                                  align_corners=False)
-        attn_mask = attn_mask.unflatten(1, (mask_pred.shape[1], frames)).flatten(2)
-        attn_mask = attn_mask.sigmoid() < 0.5
-        attn_mask = attn_mask.unsqueeze(1).expand(-1, self.num_heads, -1, -1).flatten(0, 1)
-        return predictions, attn_mask
+        if attention_features is None:  # the reference's order: resize the stride-4 logits
+            attn_logits = self._resize_frames(mask_pred.detach().float(), attn_mask_size,
+                                              frames)
+        else:
+            # Bilinear resizing is linear in the maps, so the dot product with the resized
+            # mask features equals the resized logits (to float rounding) at a fraction of
+            # the cost: Q x C products per pixel of the small map instead of the stride-4 one.
+            attn_logits = torch.einsum('bqc,bchw->bqhw', mask_embed.detach(),
+                                       attention_features).float()
+            if bias is not None:
+                attn_logits = attn_logits + self._resize_frames(bias.detach().float(),
+                                                                attn_mask_size, frames)
+        attn_mask = attn_logits.flatten(2).sigmoid() < 0.5
+        return predictions, attn_mask.unsqueeze(1)
+
+    @staticmethod
+    def _resize_frames(maps: torch.Tensor, size: Tuple[int, int], frames: int) -> torch.Tensor:
+        """Bilinear resize of (B, X, T*h, w) maps frame by frame to (B, X, T*size[0], size[1])
+        (``align_corners=False``, as the reference resizes mask logits)."""
+        per_frame = maps.unflatten(2, (frames, -1)).flatten(1, 2)  # (B, X*T, h, w)
+        resized = F.interpolate(per_frame, size, mode='bilinear', align_corners=False)
+        return resized.unflatten(1, (maps.shape[1], frames)).flatten(2, 3)
 
     def forward(self, feats: Sequence[torch.Tensor], num_frames: int = 0,
                 queries: Optional[Dict[str, torch.Tensor]] = None,
@@ -229,23 +248,31 @@ class OMGHead(BaseModule):
             queries = self.semantic_queries(batch_size)
         query_feat, query_embed = queries['query_feat'], queries['query_embed']
         self_attn_mask = queries.get('self_attn_mask')
-        if self_attn_mask is not None:
-            if self_attn_mask.dim() == 3:
-                # Per-image masks (B, Q, Q) -> one per attention head, as the layers take them.
-                self_attn_mask = self_attn_mask.repeat_interleave(self.num_heads, dim=0)
+        if self_attn_mask is not None and self_attn_mask.dim() == 3:
+            # Per-image masks (B, Q, Q) -> (B, 1, Q, Q): shared by the heads.
+            self_attn_mask = self_attn_mask.unsqueeze(1)
 
         mask_logit_bias = queries.get('mask_logit_bias')
         num_layers = len(self.transformer_decoder.layers)
+        # At inference the intermediate stages need their masks only at the memories' sizes
+        # (the next attention mask): the mask features are resized to each size once.
+        attention_features = {}
+        if inference:
+            for memory in memories:
+                size = tuple(memory.shape[-2:])
+                attention_features.setdefault(
+                    size, self._resize_frames(mask_features, size, frames))
         prediction, attn_mask = self._predict_from_queries(
             query_feat, mask_features, memories[0].shape[-2:], num_frames, mask_logit_bias,
-            classify=not inference or num_layers == 0)
+            classify=not inference or num_layers == 0,
+            attention_features=attention_features.get(tuple(memories[0].shape[-2:])))
         first_layer_mask = queries.get('first_layer_mask', True)
         if first_layer_mask is not True:
             # Prompt queries may see the whole memory in the first layer (PromptEncoder's
             # first_layer_mask=False): False for all queries or a (Q,) bool per query (semantic
             # queries decoded together with prompts keep theirs).
             keep = torch.as_tensor(first_layer_mask, device=attn_mask.device)
-            attn_mask = attn_mask & keep.view(1, -1, 1)
+            attn_mask = attn_mask & keep.view(1, 1, -1, 1)
         predictions = [prediction] if prediction is not None else []
         for layer_index, layer in enumerate(self.transformer_decoder.layers):
             level = layer_index % self.num_transformer_feat_level
@@ -257,10 +284,12 @@ class OMGHead(BaseModule):
                 query_pos=query_embed, key_pos=decoder_positions[level],
                 cross_attn_mask=attn_mask, self_attn_mask=self_attn_mask)
             last = layer_index == num_layers - 1
-            next_level = (layer_index + 1) % self.num_transformer_feat_level
+            next_size = None if last else tuple(
+                memories[(layer_index + 1) % self.num_transformer_feat_level].shape[-2:])
             prediction, attn_mask = self._predict_from_queries(
-                query_feat, mask_features, None if last else memories[next_level].shape[-2:],
-                num_frames, mask_logit_bias, classify=last or not inference)
+                query_feat, mask_features, next_size, num_frames, mask_logit_bias,
+                classify=last or not inference,
+                attention_features=attention_features.get(next_size))
             if prediction is not None:
                 predictions.append(prediction)
         return DecoderOutput(predictions=predictions, query_feat=query_feat)

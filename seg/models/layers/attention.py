@@ -62,8 +62,9 @@ class MultiheadAttention(nn.Module):
             query: (B, Q, C) (``batch_first``) or (Q, B, C).
             key: defaults to ``query``; value defaults to ``key``.
             identity: residual; defaults to ``query`` (without ``query_pos``).
-            attn_mask: bool (Q, K) or (B * heads, Q, K), True = blocked; or an additive float
-                mask of the same shapes.
+            attn_mask: bool (Q, K), (B * heads, Q, K) or (B, 1 or heads, Q, K), True =
+                blocked; or an additive float mask of the same shapes. (B, 1, Q, K) shares
+                one mask among the heads without repeating it (the decoder's cross-attention).
             key_padding_mask: (B, K) bool, True = ignored key.
             kwargs: other layer arguments, ignored as mmcv does.
         Returns:
@@ -91,6 +92,8 @@ class MultiheadAttention(nn.Module):
             return identity + self.dropout_layer(self.proj_drop(out))
         if self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        if attn_mask is not None and attn_mask.dim() == 4:  # nn.MultiheadAttention: 2D / 3D
+            attn_mask = attn_mask.expand(-1, self.num_heads, -1, -1).flatten(0, 1)
         # need_weights stays at its default (True): the explicit-softmax path, bit-identical to
         # mmcv.
         out = self.attn(query=query, key=key, value=value, attn_mask=attn_mask,
@@ -118,8 +121,10 @@ class MultiheadAttention(nn.Module):
         v = split(F.linear(value, w_v, b_v))
         mask = None
         if attn_mask is not None:
-            # (Q, K) or (B * heads, Q, K) -> broadcastable to (B, heads, Q, K)
-            mask = attn_mask if attn_mask.dim() == 2 else attn_mask.unflatten(0, (batch, heads))
+            # (Q, K), (B * heads, Q, K) or (B, 1 | heads, Q, K) -> broadcastable to
+            # (B, heads, Q, K); a shared (B, 1, Q, K) mask is converted once, not per head.
+            mask = (attn_mask if attn_mask.dim() in (2, 4)
+                    else attn_mask.unflatten(0, (batch, heads)))
             mask = ~mask if mask.dtype == torch.bool else mask.to(q.dtype)
         if key_padding_mask is not None:
             keep = ~key_padding_mask.bool()[:, None, None, :]

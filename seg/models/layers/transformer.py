@@ -167,7 +167,8 @@ class Mask2FormerTransformerDecoderLayer(nn.Module):
         Args:
             query: (B, Q, C) query features; query_pos: (B, Q, C) or broadcastable.
             key, value: (B, K, C) memory tokens; key_pos: (B, K, C) their positional code.
-            cross_attn_mask: bool (B * heads, Q, K) or (Q, K), True = key blocked.
+            cross_attn_mask: bool (Q, K), (B * heads, Q, K) or (B, 1 | heads, Q, K), True =
+                key blocked.
             self_attn_mask: bool (Q, Q) or (B * heads, Q, Q), True = blocked.
             key_padding_mask: (B, K) bool, True = ignored memory token.
         Returns:

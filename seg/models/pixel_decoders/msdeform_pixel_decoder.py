@@ -174,10 +174,11 @@ class MSDeformAttnPixelDecoder(nn.Module):
         memory = self.encoder(query=tokens, query_pos=positions, key_padding_mask=None,
                               spatial_shapes=spatial_shapes, reference_points=reference_points)
 
-        # (B, N, C) -> per level (B, C, h, w), coarse to fine
-        memory = memory.transpose(1, 2)
-        per_level = memory.split([h * w for h, w in shapes], dim=-1)
-        outs = [level_memory.reshape(batch_size, -1, h, w)
+        # (B, N, C) -> per level (B, C, h, w), coarse to fine: channels-last views without a
+        # copy, in a layout interpolate and the convolutions recognise (a plain reshape of
+        # the transposed memory makes strides they treat as non-contiguous: 10x slower).
+        per_level = memory.split([h * w for h, w in shapes], dim=1)
+        outs = [level_memory.reshape(batch_size, h, w, -1).permute(0, 3, 1, 2)
                 for level_memory, (h, w) in zip(per_level, shapes)]
         for k, idx in enumerate(self.fpn_level_indices):
             lateral = self.lateral_convs[k](feats[idx])

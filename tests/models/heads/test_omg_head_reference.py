@@ -6,6 +6,8 @@ shared/reference_outputs/case_small (reference OMG-Seg code at feat_channels 64,
 classifier, the backbone features of a 2-image batch, every prediction's class logits, first
 and last mask logits, the cross-attention masks, and the same for a 2-frame clip.
 """
+from contextlib import contextmanager
+
 import pytest
 import torch
 
@@ -59,8 +61,9 @@ def test_image_predictions_match_reference(case, head):
     for handle in handles:
         handle.remove()
     for ours, expected in zip(masks, case['image_cross_attn_masks']):
-        # Ours is (B*heads, Q, keys); the reference stores one head per image.
-        ours = ours.unflatten(0, (expected.shape[0], -1))[:, 0]
+        # Ours is (B, 1, Q, keys), shared by the heads; the reference stores one head per image.
+        assert ours.shape[1] == 1
+        ours = ours[:, 0]
         assert torch.equal(ours, expected)
     assert len(output.predictions) == 4
     torch.testing.assert_close(packed_class_logits(output), case['image_cls_pred'],
@@ -79,8 +82,7 @@ def test_clip_predictions_match_reference(case, head, monkeypatch):
     for handle in handles:
         handle.remove()
     for ours, expected in zip(masks, case['video_cross_attn_masks']):
-        ours = ours.unflatten(0, (expected.shape[0], -1))[:, 0]
-        assert torch.equal(ours, expected)
+        assert torch.equal(ours[:, 0], expected)
     assert mask_preds[-1].shape == (1, 12, 2, 32, 40)
     torch.testing.assert_close(packed_class_logits(output), case['video_cls_pred'],
                                atol=2e-3, rtol=1e-4)
@@ -132,17 +134,35 @@ def test_paper_size_head_has_the_reference_parameter_shapes():
     assert abs(counts['transformer_decoder'] - 14.21e6) < 0.01e6
 
 
+@contextmanager
+def _recorded_cross_attn_masks(head):
+    masks = []
+    handles = [layer.register_forward_pre_hook(
+        lambda module, args, kwargs: masks.append(kwargs['cross_attn_mask']), with_kwargs=True)
+        for layer in head.transformer_decoder.layers]
+    try:
+        yield masks
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 @pytest.mark.parametrize('clip', [False, True])
 def test_inference_classifies_only_the_last_stage(case, head, clip):
-    """``inference=True`` skips the intermediate stages' class / objectness heads (their masks
-    still drive the next layer's attention): the last prediction is unchanged."""
+    """``inference=True`` skips the intermediate stages' class / objectness heads and takes
+    their attention masks from mask features resized to the memories' sizes instead of
+    resizing stride-4 masks: the attention masks and the last prediction are unchanged."""
     if clip:
         kwargs = dict(feats=[None] * 4, num_frames=2, pixel_features=case['video_pixel_decoder'])
     else:
         kwargs = dict(feats=case['image_feats'])
-    with torch.no_grad():
+    with torch.no_grad(), _recorded_cross_attn_masks(head) as full_masks:
         full = head(**kwargs)
+    with torch.no_grad(), _recorded_cross_attn_masks(head) as fast_masks:
         fast = head(**kwargs, inference=True)
+    assert len(fast_masks) == len(full_masks) == len(head.transformer_decoder.layers)
+    for fast_mask, full_mask in zip(fast_masks, full_masks):
+        assert torch.equal(fast_mask, full_mask)
     assert len(full.predictions) == len(head.transformer_decoder.layers) + 1
     assert len(fast.predictions) == 1
     for name in ('class_logits', 'objectness', 'mask_logits'):

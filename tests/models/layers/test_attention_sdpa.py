@@ -55,6 +55,22 @@ def test_masked_cross_attention_matches_the_math_path():
                                    rtol=1e-5, atol=1e-5)
 
 
+def test_a_mask_shared_by_the_heads_equals_it_repeated_per_head():
+    """(B, 1, Q, K) (the decoder's cross-attention mask, converted once for all heads) gives
+    what (B * heads, Q, K) with the mask repeated gives, in both paths."""
+    sdpa, math = _pair()
+    query, query_pos, key, key_pos = _inputs()
+    generator = torch.Generator().manual_seed(4)
+    shared = _unmask_full_rows(torch.rand(2, 1, 5, 7, generator=generator) < 0.6)
+    repeated = shared.expand(-1, HEADS, -1, -1).flatten(0, 1)
+    kwargs = dict(key=key, value=key, query_pos=query_pos, key_pos=key_pos)
+    expected = math(query, attn_mask=repeated, **kwargs)
+    for attention in (sdpa, math):
+        torch.testing.assert_close(attention(query, attn_mask=shared, **kwargs), expected,
+                                   rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(sdpa(query, **kwargs), expected, atol=1e-3)  # the mask matters
+
+
 def test_fully_blocked_rows_are_zero_attention_not_nan():
     """The math path gives NaN for a query whose keys are all blocked; the decoder never sends
     one (it un-masks such rows); SDPA gives a finite output (residual only)."""
