@@ -6,6 +6,7 @@ from torch import Tensor
 
 from seg.structures.masks import mask_to_box
 from .mask_ops import check_query_outputs
+from .query_sweep import sweep_queries
 
 
 def instance_postprocess(mask_cls: Tensor,
@@ -21,7 +22,8 @@ def instance_postprocess(mask_cls: Tensor,
 
     Args:
         mask_cls: (Q, K+1) class logits, last column = no-object.
-        mask_pred: (Q, H, W) mask logits.
+        mask_pred: (Q, H, W) mask logits (or a :class:`QueryMasks`: only the selected
+            queries are resized).
         num_things_classes: labels below this are things (vocabulary ordered things first).
         max_per_image: number of (query, class) candidates kept before the thing filter.
 
@@ -31,36 +33,58 @@ def instance_postprocess(mask_cls: Tensor,
         descending class probability.
     """
     check_query_outputs(mask_cls, mask_pred)
-    if max_per_image < 1:
-        raise ValueError(f'max_per_image must be positive, got {max_per_image}')
-    num_classes = mask_cls.shape[1] - 1
-    if not 0 <= num_things_classes <= num_classes:
-        raise ValueError(
-            f'num_things_classes={num_things_classes} is outside [0, {num_classes}] '
-            f'(mask_cls has {num_classes} classes)')
-    class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
-    num_candidates = min(max_per_image, class_probs.numel())
-    top_probs, top_indices = class_probs.flatten().topk(num_candidates, sorted=True)
-    top_labels = top_indices % num_classes
-    top_queries = top_indices // num_classes
+    rule = InstanceRule(mask_cls, mask_pred.shape[-2:], num_things_classes, max_per_image)
+    return sweep_queries(mask_pred, [rule])[0]
 
-    is_thing = top_labels < num_things_classes
-    top_probs = top_probs[is_thing]
-    top_labels = top_labels[is_thing]
-    top_queries = top_queries[is_thing]
 
-    # A query can be picked with several classes: binarise and score each query once.
-    unique_queries, candidate_to_unique = torch.unique(top_queries, return_inverse=True)
-    query_logits = mask_pred[unique_queries]
-    query_masks = query_logits > 0
-    mask_float = query_masks.to(query_logits.dtype)
-    mask_scores = ((query_logits.sigmoid() * mask_float).flatten(1).sum(1)
-                   / (mask_float.flatten(1).sum(1) + 1e-6))
-    query_bboxes = mask_to_box(query_masks)
+class InstanceRule:
+    """:func:`instance_postprocess` as a rule of :func:`sweep_queries`: reads the queries of
+    the top candidates, each once however many classes picked it."""
 
-    results = InstanceData()
-    results.masks = query_masks[candidate_to_unique]
-    results.labels = top_labels
-    results.scores = top_probs * mask_scores[candidate_to_unique]
-    results.bboxes = query_bboxes[candidate_to_unique]
-    return results
+    def __init__(self, mask_cls: Tensor, mask_shape, num_things_classes: int,
+                 max_per_image: int = 100) -> None:
+        if max_per_image < 1:
+            raise ValueError(f'max_per_image must be positive, got {max_per_image}')
+        num_classes = mask_cls.shape[1] - 1
+        if not 0 <= num_things_classes <= num_classes:
+            raise ValueError(
+                f'num_things_classes={num_things_classes} is outside [0, {num_classes}] '
+                f'(mask_cls has {num_classes} classes)')
+        class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
+        num_candidates = min(max_per_image, class_probs.numel())
+        top_probs, top_indices = class_probs.flatten().topk(num_candidates, sorted=True)
+        top_labels = top_indices % num_classes
+        top_queries = top_indices // num_classes
+        is_thing = top_labels < num_things_classes
+        self.probs = top_probs[is_thing]
+        self.labels = top_labels[is_thing]
+        # A query can be picked with several classes: its mask is binarised and scored once.
+        self.queries, self.candidate_to_query = torch.unique(top_queries[is_thing],
+                                                             return_inverse=True)
+        self.shape = (int(mask_shape[0]), int(mask_shape[1]))
+        self.masks, self.mask_scores, self.bboxes = [], [], []
+
+    def update(self, logits: Tensor, probs: Tensor) -> None:
+        masks = logits > 0
+        mask_float = masks.to(probs.dtype)
+        area = mask_float.flatten(1).sum(1)
+        inside = (probs * mask_float).flatten(1).sum(1)
+        self.masks.append(masks)
+        self.mask_scores.append(inside / (area + 1e-6))
+        self.bboxes.append(mask_to_box(masks))
+
+    def result(self) -> InstanceData:
+        results = InstanceData()
+        if self.masks:
+            masks = torch.cat(self.masks)
+            mask_scores = torch.cat(self.mask_scores)
+            bboxes = torch.cat(self.bboxes)
+        else:  # no thing candidate
+            masks = torch.zeros((0,) + self.shape, dtype=torch.bool, device=self.probs.device)
+            mask_scores = self.probs.new_zeros(0)
+            bboxes = self.probs.new_zeros((0, 4))
+        results.masks = masks[self.candidate_to_query]
+        results.labels = self.labels
+        results.scores = self.probs * mask_scores[self.candidate_to_query]
+        results.bboxes = bboxes[self.candidate_to_query]
+        return results

@@ -1,4 +1,6 @@
 """Panoptic inference of a mask-classification model (the Mask2Former / OMG-Seg rule)."""
+from typing import Tuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -6,6 +8,7 @@ from torch import Tensor
 from seg.utils.constants import INSTANCE_OFFSET
 
 from .mask_ops import check_query_outputs
+from .query_sweep import Workspace, count_true, sweep_queries
 
 
 def panoptic_postprocess(mask_cls: Tensor,
@@ -19,7 +22,8 @@ def panoptic_postprocess(mask_cls: Tensor,
 
     Args:
         mask_cls: (Q, K+1) class logits, last column = no-object.
-        mask_pred: (Q, H, W) mask logits.
+        mask_pred: (Q, H, W) mask logits (or a :class:`QueryMasks`: only kept queries are
+            resized).
         num_things_classes: labels ``[0, num_things_classes)`` are things, the rest stuff
             (the vocabulary must be ordered things first).
         num_stuff_classes: ``num_things_classes + num_stuff_classes`` must equal K.
@@ -36,59 +40,77 @@ def panoptic_postprocess(mask_cls: Tensor,
         thing queries in query order, unassigned pixel = K.
     """
     check_query_outputs(mask_cls, mask_pred)
-    num_classes = num_things_classes + num_stuff_classes
-    if mask_cls.shape[1] != num_classes + 1:
-        raise ValueError(
-            f'mask_cls has {mask_cls.shape[1]} columns, expected num_things_classes + '
-            f'num_stuff_classes + 1 = {num_classes + 1}')
-    height, width = mask_pred.shape[-2:]
-    panoptic_seg = torch.full((height, width), num_classes, dtype=torch.int32,
-                              device=mask_pred.device)
-
-    scores, labels = F.softmax(mask_cls, dim=-1).max(-1)
-    keep = labels.ne(num_classes) & (scores > object_mask_thr)
-    if not bool(keep.any()):
-        return panoptic_seg
-    kept_scores = scores[keep]
-    kept_labels = labels[keep]
-    pixel_owner, owner_prob, mask_area = _pixel_owners(mask_pred, keep.nonzero().flatten(),
-                                                       kept_scores)
-    num_kept = kept_labels.numel()
-    owned_area = torch.bincount(pixel_owner.flatten(), minlength=num_kept)
-    # float64 division matches the reference's Python `int / int` comparison exactly.
-    survives = ((owned_area > 0) & (mask_area > 0)
-                & ~(owned_area.double() / mask_area.clamp(min=1).double() < iou_thr))
-
-    is_thing = kept_labels < num_things_classes
-    instance_ids = torch.cumsum((survives & is_thing).long(), dim=0)
-    segment_values = torch.where(is_thing, kept_labels + instance_ids * INSTANCE_OFFSET,
-                                 kept_labels).to(torch.int32)
-
-    paint = survives[pixel_owner]
-    if filter_low_score:
-        paint &= owner_prob >= 0.5
-    return torch.where(paint, segment_values[pixel_owner], panoptic_seg)
+    rule = PanopticRule(mask_cls, mask_pred.shape[-2:], num_things_classes, num_stuff_classes,
+                        object_mask_thr, iou_thr, filter_low_score)
+    return sweep_queries(mask_pred, [rule])[0]
 
 
-def _pixel_owners(mask_pred, kept: Tensor, kept_scores: Tensor, chunk: int = 16):
-    """Each pixel's owner among the kept queries (largest score * mask probability, the first
-    on ties), the owner's probability there and every kept query's mask area (probability
-    >= 0.5); computed a chunk of queries at a time, so only ``chunk`` full-size masks exist at
-    once (``mask_pred`` may be a lazy ``QueryMasks``)."""
-    best = owner = owner_prob = None
-    mask_area = torch.zeros(len(kept), dtype=torch.long, device=kept_scores.device)
-    for start in range(0, len(kept), chunk):
-        probs = mask_pred[kept[start:start + chunk]].sigmoid()
-        weighted = kept_scores[start:start + chunk].view(-1, 1, 1) * probs
+class PanopticRule:
+    """:func:`panoptic_postprocess` as a rule of :func:`sweep_queries`: reads the kept queries
+    and tracks each pixel's owner among them (largest score * mask probability, the first on
+    ties), the owner's probability there and each kept query's mask area (probability
+    >= 0.5), so only a chunk of full-size masks exists at once."""
+
+    def __init__(self, mask_cls: Tensor, mask_shape: Tuple[int, int], num_things_classes: int,
+                 num_stuff_classes: int, object_mask_thr: float = 0.8, iou_thr: float = 0.8,
+                 filter_low_score: bool = False) -> None:
+        num_classes = num_things_classes + num_stuff_classes
+        if mask_cls.shape[1] != num_classes + 1:
+            raise ValueError(
+                f'mask_cls has {mask_cls.shape[1]} columns, expected num_things_classes + '
+                f'num_stuff_classes + 1 = {num_classes + 1}')
+        self.num_classes = num_classes
+        self.num_things = num_things_classes
+        self.iou_thr = iou_thr
+        self.filter_low_score = filter_low_score
+        self.shape = (int(mask_shape[0]), int(mask_shape[1]))
+        self.device = mask_cls.device
+        scores, labels = F.softmax(mask_cls, dim=-1).max(-1)
+        keep = labels.ne(num_classes) & (scores > object_mask_thr)
+        self.queries = keep.nonzero().flatten()
+        self.kept_scores = scores[keep]
+        self.kept_labels = labels[keep]
+        self.mask_area = torch.zeros(len(self.queries), dtype=torch.long, device=self.device)
+        self.best = self.owner = self.owner_prob = None
+        self.seen = 0
+        self.workspace = Workspace()
+
+    def update(self, logits: Tensor, probs: Tensor) -> None:
+        start = self.seen
+        self.seen += len(probs)
+        take = self.workspace.take
+        weighted = torch.mul(self.kept_scores[start:self.seen].view(-1, 1, 1), probs,
+                             out=take('weighted', probs.shape, probs.dtype, probs.device))
         # max(0).indices == argmax(0) (first maximum) but up to 4x faster on CPU.
         chunk_best, chunk_owner = weighted.max(0)
         chunk_prob = probs.gather(0, chunk_owner[None])[0]
-        mask_area[start:start + len(probs)] = (probs >= 0.5).flatten(1).sum(1)
-        if best is None:
-            best, owner, owner_prob = chunk_best, chunk_owner, chunk_prob
-            continue
-        better = chunk_best > best  # strictly: an earlier query keeps a tie
-        best = torch.where(better, chunk_best, best)
-        owner = torch.where(better, chunk_owner + start, owner)
-        owner_prob = torch.where(better, chunk_prob, owner_prob)
-    return owner, owner_prob, mask_area
+        in_mask = torch.ge(probs, 0.5, out=take('in_mask', probs.shape, probs.dtype,
+                                                probs.device))
+        self.mask_area[start:self.seen] = count_true(in_mask)
+        if self.best is None:
+            self.best, self.owner, self.owner_prob = chunk_best, chunk_owner, chunk_prob
+            return
+        better = chunk_best > self.best  # strictly: an earlier query keeps a tie
+        self.best = torch.where(better, chunk_best, self.best)
+        self.owner = torch.where(better, chunk_owner + start, self.owner)
+        self.owner_prob = torch.where(better, chunk_prob, self.owner_prob)
+
+    def result(self) -> Tensor:
+        panoptic_seg = torch.full(self.shape, self.num_classes, dtype=torch.int32,
+                                  device=self.device)
+        if self.owner is None:  # no kept query
+            return panoptic_seg
+        owned_area = torch.bincount(self.owner.flatten(), minlength=len(self.queries))
+        # float64 division matches the reference's Python `int / int` comparison exactly.
+        survives = ((owned_area > 0) & (self.mask_area > 0)
+                    & ~(owned_area.double() / self.mask_area.clamp(min=1).double()
+                        < self.iou_thr))
+        is_thing = self.kept_labels < self.num_things
+        instance_ids = torch.cumsum((survives & is_thing).long(), dim=0)
+        segment_values = torch.where(is_thing,
+                                     self.kept_labels + instance_ids * INSTANCE_OFFSET,
+                                     self.kept_labels).to(torch.int32)
+        paint = survives[self.owner]
+        if self.filter_low_score:
+            paint &= self.owner_prob >= 0.5
+        return torch.where(paint, segment_values[self.owner], panoptic_seg)

@@ -6,11 +6,11 @@ used to bound the image size. :class:`QueryMasks` keeps the stride-4 logits and 
 the queries a rule selects (panoptic: kept queries; instance: the top-k), in chunks, with
 exactly the two-step resize of before (bilinear to the padded input size, crop to
 ``img_shape``, bilinear to ``ori_shape``: the reference's, see ``restore_mask_logits``), so
-the results are unchanged. The semantic rule needs every query at every pixel: it takes them
-a chunk at a time (:meth:`QueryMasks.chunks`), so it holds K x H x W class scores instead of
-Q x H x W mask logits.
+the results are unchanged. The rules read the masks through :func:`sweep_queries`, a chunk of
+queries at a time, so the semantic rule (every query at every pixel) holds K x H x W class
+scores instead of Q x H x W mask logits.
 """
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -59,11 +59,21 @@ class QueryMasks:
     def dim(self) -> int:
         return 3
 
-    def _resize(self, logits: Tensor) -> Tensor:
+    def _resize(self, logits: Tensor, workspace=None) -> Tensor:
         if tuple(logits.shape[-2:]) != self.input_shape:
-            logits = F.interpolate(logits[None], size=self.input_shape, mode='bilinear',
-                                   align_corners=False)[0]
-        return restore_mask_logits(logits, self.img_shape, self.ori_shape)
+            logits = _bilinear(logits, self.input_shape, workspace, 'input_size')
+        if workspace is None:
+            return restore_mask_logits(logits, self.img_shape, self.ori_shape)
+        logits = restore_mask_logits(logits, self.img_shape)  # the crop: a view
+        if self.ori_shape is None or self.ori_shape == self.img_shape:
+            return logits
+        return _bilinear(logits, self.ori_shape, workspace, 'original_size')
+
+    def resized(self, queries: Tensor, workspace) -> Tensor:
+        """The masks of ``queries`` (indices) at the output size, written into buffers of
+        ``workspace`` (:class:`Workspace`), overwritten by the next call: the same values as
+        ``self[queries]`` without allocating full-size tensors."""
+        return self._resize(self.logits[queries], workspace)
 
     def __getitem__(self, index) -> Tensor:
         selected = self.logits[index]
@@ -77,8 +87,13 @@ class QueryMasks:
     def __len__(self) -> int:
         return self.logits.shape[0]
 
-    def chunks(self) -> Iterator[Tuple[slice, Tensor]]:
-        """(query slice, its resized logits) for every chunk of queries, in order."""
-        for start in range(0, len(self), self.chunk):
-            window = slice(start, start + self.chunk)
-            yield window, self._resize(self.logits[window])
+
+def _bilinear(maps: Tensor, size: Tuple[int, int], workspace=None, name: str = '') -> Tensor:
+    """``F.interpolate(maps[None], size, mode='bilinear', align_corners=False)[0]`` for (N, h, w)
+    maps, into ``workspace``'s buffer ``name`` when given (the same kernel, its out= form)."""
+    if workspace is None:
+        return F.interpolate(maps[None], size=size, mode='bilinear', align_corners=False)[0]
+    out = workspace.take(name, (1, maps.shape[0]) + tuple(size), maps.dtype, maps.device)
+    torch.ops.aten.upsample_bilinear2d.out(maps[None], list(size), False, None, None, out=out)
+    return out[0]
+

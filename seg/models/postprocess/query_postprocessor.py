@@ -11,10 +11,11 @@ from torch import Tensor
 from seg.registry import MODELS
 from seg.utils.config_keys import frozen_dataclass_from_cfg
 
-from .instance import instance_postprocess
-from .panoptic import panoptic_postprocess
+from .instance import InstanceRule
+from .panoptic import PanopticRule
 from .query_masks import QueryMasks
-from .semantic import semantic_postprocess
+from .query_sweep import sweep_queries
+from .semantic import SemanticRule
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,9 @@ class QueryPostprocessor:
             class_logits: (B, Q, K+1) class logits (last column = no-object).
             mask_logits: (B, Q, h, w) mask logits: at stride 4 or already at the padded batch
                 input size (``batch_input_shape``). Only the masks a rule needs are resized
-                (:class:`QueryMasks`): the panoptic rule's kept queries, the instance rule's
-                top-k; the semantic rule takes them all, a chunk at a time.
+                (:class:`QueryMasks`: the panoptic rule's kept queries, the instance rule's
+                top-k, all for the semantic rule), each once for all the rules, a chunk of
+                queries at a time (:func:`sweep_queries`).
             data_samples: one data sample per image whose metainfo has ``img_shape`` (valid,
                 unpadded region), ``batch_input_shape`` when the masks are not at that size
                 and, with ``rescale``, ``ori_shape``.
@@ -99,19 +101,27 @@ class QueryPostprocessor:
             masks = QueryMasks(image_masks.to(image_logits.device),
                                meta.get('batch_input_shape', image_masks.shape[-2:]),
                                meta['img_shape'], meta['ori_shape'] if rescale else None)
-            result = {}
+            rules = {}
             if cfg.panoptic_on:
-                panoptic_seg = panoptic_postprocess(
-                    image_logits, masks, num_things, num_stuff,
+                rules['panoptic'] = PanopticRule(
+                    image_logits, masks.shape[-2:], num_things, num_stuff,
                     object_mask_thr=cfg.object_mask_thr, iou_thr=cfg.iou_thr,
                     filter_low_score=cfg.filter_low_score)
-                result['panoptic'] = PixelData(sem_seg=panoptic_seg[None])
             if cfg.instance_on:
-                result['instances'] = instance_postprocess(
-                    image_logits, masks, num_things, max_per_image=cfg.max_per_image)
+                rules['instances'] = InstanceRule(image_logits, masks.shape[-2:], num_things,
+                                                  max_per_image=cfg.max_per_image)
             if cfg.semantic_on:
-                result['semantic'] = PixelData(
-                    sem_seg=semantic_postprocess(image_logits, masks)[None])
+                rules['semantic'] = SemanticRule(image_logits)
+            # One pass: every query mask is resized and passed through the sigmoid once for
+            # all the rules switched on.
+            outputs = dict(zip(rules, sweep_queries(masks, list(rules.values()))))
+            result = {}
+            if 'panoptic' in outputs:
+                result['panoptic'] = PixelData(sem_seg=outputs['panoptic'][None])
+            if 'instances' in outputs:
+                result['instances'] = outputs['instances']
+            if 'semantic' in outputs:
+                result['semantic'] = PixelData(sem_seg=outputs['semantic'][None])
             results.append(result)
         return results
 

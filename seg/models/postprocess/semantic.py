@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .mask_ops import check_query_outputs
-from .query_masks import QueryMasks
+from .query_sweep import sweep_queries
 
 
 def semantic_postprocess(mask_cls: Tensor, mask_pred: Tensor) -> Tensor:
@@ -18,19 +18,33 @@ def semantic_postprocess(mask_cls: Tensor, mask_pred: Tensor) -> Tensor:
         (H, W) int64 map of class indices in [0, K).
     """
     check_query_outputs(mask_cls, mask_pred)
-    class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
-    if isinstance(mask_pred, QueryMasks):  # resized a chunk of queries at a time
-        # Accumulated in place ((K, H*W) += p^T sigmoid): one K x H x W buffer, no per-chunk
-        # K x H x W results summed afterwards.
-        class_maps = None
-        for window, logits in mask_pred.chunks():
-            scores = logits.sigmoid().flatten(1)
-            if class_maps is None:
-                class_maps = class_probs[window].T @ scores
-            else:
-                class_maps.addmm_(class_probs[window].T, scores)
-        class_maps = class_maps.unflatten(1, logits.shape[-2:])
-    else:
-        class_maps = torch.einsum('qc,qhw->chw', class_probs, mask_pred.sigmoid())
-    # max(0).indices == argmax(0) (first maximum) but faster on CPU for few classes.
-    return class_maps.max(0).indices
+    return sweep_queries(mask_pred, [SemanticRule(mask_cls)])[0]
+
+
+class SemanticRule:
+    """:func:`semantic_postprocess` as a rule of :func:`sweep_queries`: reads every query and
+    accumulates the class scores in place ((K, H*W) += p^T sigmoid), so one K x H x W buffer
+    exists, never Q x H x W masks or per-chunk K x H x W results."""
+
+    def __init__(self, mask_cls: Tensor) -> None:
+        self.class_probs = F.softmax(mask_cls, dim=-1)[:, :-1]
+        self.queries = torch.arange(len(mask_cls), device=mask_cls.device)
+        self.class_maps = None
+        self.shape = None
+        self.seen = 0
+
+    def update(self, logits: Tensor, probs: Tensor) -> None:
+        weights = self.class_probs[self.seen:self.seen + len(probs)].T
+        self.seen += len(probs)
+        scores = probs.flatten(1)
+        if self.class_maps is None:
+            self.shape = probs.shape[-2:]
+            self.class_maps = weights @ scores
+        else:
+            self.class_maps.addmm_(weights, scores)
+
+    def result(self) -> Tensor:
+        if self.class_maps is None:
+            raise ValueError('the semantic rule needs at least one query')
+        # max(0).indices == argmax(0) (first maximum) but faster on CPU for few classes.
+        return self.class_maps.unflatten(1, self.shape).max(0).indices
