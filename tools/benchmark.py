@@ -7,7 +7,7 @@
         [--data-samples N] [--eval-images N] [--eval-segments N] [--pq-baseline]
         [--eval-videos N] [--eval-frames N] [--eval-video-segments N] [--eval-nproc N ...]
         [--compare-hf [--hf-sizes 512 1024 800x1216] [--hf-in-channels 192 384 768 1536]
-         [--hf-model [--hf-rows heads forward end_to_end]]]
+         [--hf-model [--hf-rows heads forward end_to_end train_step]]]
         [--out result.json]
 Every option is described by --help.
 
@@ -49,9 +49,11 @@ prompts: segmentation + --prompts random clicks of one image from cached feature
     model (e.g. configs/omg_seg/omg_convl_coco_panoptic_eval.py with
     model.backbone.pretrained=None), theirs = Mask2FormerForUniversalSegmentation with a
     ConvNeXt backbone of --hf-in-channels widths (ConvNeXt-L depths) and the vocabulary's class
-    count; rows (--hf-rows) `heads` (pixel + mask decoder), `forward` (backbone + heads) and
-    `end_to_end` (ours `model.predict`, theirs forward + post_process_panoptic_segmentation),
-    all calls of a size interleaved run by run, medians and ours / theirs ratios.
+    count; rows (--hf-rows) `heads` (pixel + mask decoder), `forward` (backbone + heads),
+    `end_to_end` (ours `model.predict`, theirs forward + post_process_panoptic_segmentation)
+    and `train_step` (one AdamW step on 2 images with 10 random masks each, frozen backbones;
+    ours also split into backbone / forward + losses / matching / backward + step), all calls
+    of a size interleaved run by run, medians and ours / theirs ratios.
 Weights are the config's initialisation (no checkpoint). Only post-processing speed depends on
 them (how many queries pass the score thresholds), so compare it between runs of one config.
 """
@@ -135,7 +137,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--hf-model', action='store_true',
                         help='--compare-hf on the whole models (forward, end to end)')
     parser.add_argument('--hf-rows', nargs='+', default=['heads', 'forward', 'end_to_end'],
-                        choices=('heads', 'forward', 'end_to_end'),
+                        choices=hf_comparison.ROWS,
                         help='rows of --compare-hf --hf-model')
     parser.add_argument('--hf-in-channels', type=int, nargs=4, default=list(CONVNEXT_L_CHANNELS),
                         help='backbone channels at strides 4, 8, 16, 32 (default ConvNeXt-L)')

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from mmengine.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -144,11 +145,24 @@ def test_whole_model_comparison_with_transformers(tiny_cfg):
     hf_model = hf_comparison.build_hf_model(
         dims, model.panoptic_head.text_classifier.num_classes, depths=(1, 1, 1, 1),
         channels=(8, 16, 32, 64))
+    queries_before = model.panoptic_head.query_feat.weight.detach().clone()
+    hf_queries_before = hf_model.model.transformer_module.queries_features.weight.detach().clone()
     rows = hf_comparison.compare_models(model, hf_model, [(64, 96)], hf_comparison.ROWS,
                                         runs=1, warmup=0, device='cpu')
     (row,) = rows
     assert row['size'] == [64, 96]
+    assert 'train_step' in hf_comparison.ROWS
     for name in hf_comparison.ROWS:
         ours, theirs = (row['timings'][f'{side}_{name}']['median_s'] for side in ('ours', 'hf'))
         assert ours > 0 and theirs > 0 and row[f'{name}_ratio'] == ours / theirs
-    assert 'end_to_end' in hf_comparison.format_rows(rows)
+    for part in ('backbone', 'forward_losses', 'matching'):
+        assert row['timings'][f'ours_{part}']['median_s'] > 0
+    assert 'ours_backward_step' in row['timings']
+    # the training steps were real (both models' queries moved) and left eval mode behind
+    assert not torch.equal(model.panoptic_head.query_feat.weight, queries_before)
+    assert not torch.equal(hf_model.model.transformer_module.queries_features.weight,
+                           hf_queries_before)
+    assert not model.training and not hf_model.training
+    assert all(p.requires_grad for p in hf_model.model.pixel_level_module.encoder.parameters())
+    table = hf_comparison.format_rows(rows)
+    assert 'end_to_end' in table and 'train step split' in table
