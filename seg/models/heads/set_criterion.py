@@ -158,15 +158,19 @@ class SetCriterion:
 
         labels = torch.full((batch_size, num_queries), num_classes, dtype=torch.long,
                             device=device)
-        matched_preds, matched_targets = [], []
+        matched_samples, matched_queries, matched_targets = [], [], []
         for sample, (query_indices, target_indices) in enumerate(assignments):
             if not paired:
                 labels[sample, query_indices] = (
                     batch_targets[sample]['labels'][target_indices].long())
-            matched_preds.append(mask_pred[sample, query_indices])
+            matched_samples.append(torch.full_like(query_indices, sample))
+            matched_queries.append(query_indices)
             matched_targets.append(batch_targets[sample]['masks'][target_indices])
 
-        matched_pred = torch.cat(matched_preds)
+        # One gather for the batch: its backward writes the matched rows into one zero
+        # gradient, where mask_pred[sample, queries] per sample zero-filled a full-size
+        # gradient per sample (and per index) and summed them.
+        matched_pred = mask_pred[torch.cat(matched_samples), torch.cat(matched_queries)]
         matched_target = torch.cat(matched_targets)
         # Both normalisers in one collective, issued by prompt and semantic batches alike, so
         # ranks taking different batch kinds in one step still pair their collectives (a

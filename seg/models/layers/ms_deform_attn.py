@@ -91,7 +91,7 @@ def multi_scale_deformable_attn_points_major(value: torch.Tensor, spatial_shapes
     # (B, Q, heads, levels, points) -> (B * heads, levels, points, 1, Q), contiguous: a
     # broadcast multiply with a strided Q axis runs several times slower.
     weights = attention_weights.to(compute_dtype).permute(0, 2, 3, 4, 1).flatten(0, 1)
-    weights = weights.contiguous()[:, :, :, None]
+    level_weights = weights.contiguous()[:, :, :, None].unbind(1)
     output = None
     for level, value_level in enumerate(value.split([h * w for h, w in shapes], dim=1)):
         height, width = shapes[level]
@@ -100,11 +100,13 @@ def multi_scale_deformable_attn_points_major(value: torch.Tensor, spatial_shapes
         sampled = F.grid_sample(value_level, grids[:, level], mode='bilinear',
                                 padding_mode='zeros', align_corners=False)  # (BH, d, P, Q)
         # One fused multiply-add per point into the running sum: no (BH, d, P, Q) product.
-        for point in range(num_points):
+        # unbind, not indexing: the backward of an index zero-fills a full-size gradient per
+        # point, that of unbind stacks the points' gradients once.
+        for point_values, point_weights in zip(sampled.unbind(2), level_weights[level].unbind(1)):
             if output is None:
-                output = sampled[:, :, point] * weights[:, level, point]
+                output = point_values * point_weights
             else:
-                output.addcmul_(sampled[:, :, point], weights[:, level, point])
+                output.addcmul_(point_values, point_weights)
     output = output.view(batch, num_heads * head_dims, num_queries)
     return output.transpose(1, 2).contiguous().to(out_dtype)
 

@@ -34,7 +34,11 @@ def point_sample(input: Tensor, points: Tensor, align_corners: bool = False) -> 
     dtype = torch.promote_types(input.dtype, points.dtype)
     if not dtype.is_floating_point:
         dtype = torch.float32
-    grid = points.to(dtype) * 2.0 - 1.0
+    if points.shape[0] > 1 and points.stride(0) == 0:
+        # the same points for every map (expanded): transform them once, not once per map
+        grid = (points[:1].to(dtype) * 2.0 - 1.0).expand_as(points)
+    else:
+        grid = points.to(dtype) * 2.0 - 1.0
     flat_points = grid.dim() == 3
     if flat_points:
         grid = grid.unsqueeze(2)
