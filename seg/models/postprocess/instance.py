@@ -6,7 +6,7 @@ from torch import Tensor
 
 from seg.structures.masks import mask_to_box
 from .mask_ops import check_query_outputs
-from .query_sweep import sweep_queries
+from .query_sweep import count_true, sweep_queries
 
 
 def instance_postprocess(mask_cls: Tensor,
@@ -62,23 +62,26 @@ class InstanceRule:
         self.queries, self.candidate_to_query = torch.unique(top_queries[is_thing],
                                                              return_inverse=True)
         self.shape = (int(mask_shape[0]), int(mask_shape[1]))
-        self.masks, self.mask_scores, self.bboxes = [], [], []
+        self.masks = self.area = self.inside = None
 
-    def update(self, logits: Tensor, probs: Tensor) -> None:
+    def update(self, start: int, stop: int, logits: Tensor, probs: Tensor) -> None:
+        if self.masks is None:
+            self.masks = torch.zeros((len(self.queries),) + self.shape, dtype=torch.bool,
+                                     device=logits.device)
+            self.area = torch.zeros(len(self.queries), dtype=torch.long, device=logits.device)
+            self.inside = torch.zeros(len(self.queries), dtype=probs.dtype,
+                                      device=logits.device)
         masks = logits > 0
-        mask_float = masks.to(probs.dtype)
-        area = mask_float.flatten(1).sum(1)
-        inside = (probs * mask_float).flatten(1).sum(1)
-        self.masks.append(masks)
-        self.mask_scores.append(inside / (area + 1e-6))
-        self.bboxes.append(mask_to_box(masks))
+        self.masks[:, start:stop] = masks
+        self.area += count_true(masks)
+        self.inside += (probs * masks.to(probs.dtype)).flatten(1).sum(1)
 
     def result(self) -> InstanceData:
         results = InstanceData()
-        if self.masks:
-            masks = torch.cat(self.masks)
-            mask_scores = torch.cat(self.mask_scores)
-            bboxes = torch.cat(self.bboxes)
+        if self.masks is not None:
+            masks = self.masks
+            mask_scores = self.inside / (self.area.to(self.inside.dtype) + 1e-6)
+            bboxes = mask_to_box(masks)
         else:  # no thing candidate
             masks = torch.zeros((0,) + self.shape, dtype=torch.bool, device=self.probs.device)
             mask_scores = self.probs.new_zeros(0)

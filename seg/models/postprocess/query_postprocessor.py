@@ -68,8 +68,8 @@ class QueryPostprocessor:
             mask_logits: (B, Q, h, w) mask logits: at stride 4 or already at the padded batch
                 input size (``batch_input_shape``). Only the masks a rule needs are resized
                 (:class:`QueryMasks`: the panoptic rule's kept queries, the instance rule's
-                top-k, all for the semantic rule), each once for all the rules, a chunk of
-                queries at a time (:func:`sweep_queries`).
+                top-k, all for the semantic rule), each once for all the rules, a band of
+                rows at a time (:func:`sweep_queries`).
             data_samples: one data sample per image whose metainfo has ``img_shape`` (valid,
                 unpadded region), ``batch_input_shape`` when the masks are not at that size
                 and, with ``rescale``, ``ori_shape``.
@@ -111,9 +111,9 @@ class QueryPostprocessor:
                 rules['instances'] = InstanceRule(image_logits, masks.shape[-2:], num_things,
                                                   max_per_image=cfg.max_per_image)
             if cfg.semantic_on:
-                rules['semantic'] = SemanticRule(image_logits)
-            # One pass: every query mask is resized and passed through the sigmoid once for
-            # all the rules switched on.
+                rules['semantic'] = SemanticRule(image_logits, masks.shape[-2:])
+            # One pass, band by band: every query mask is resized and passed through the
+            # sigmoid once for all the rules switched on.
             outputs = dict(zip(rules, sweep_queries(masks, list(rules.values()))))
             result = {}
             if 'panoptic' in outputs:
