@@ -255,17 +255,14 @@ class OMGHead(BaseModule):
         mask_logit_bias = queries.get('mask_logit_bias')
         num_layers = len(self.transformer_decoder.layers)
         # At inference the intermediate stages need their masks only at the memories' sizes
-        # (the next attention mask): the mask features are resized to each size once.
-        attention_features = {}
-        if inference:
-            for memory in memories:
-                size = tuple(memory.shape[-2:])
-                attention_features.setdefault(
-                    size, self._resize_frames(mask_features, size, frames))
+        # (the next attention mask): the mask features are resized to each memory once.
+        num_levels = self.num_transformer_feat_level
+        attention_features = ([self._resize_frames(mask_features, memories[level].shape[-2:],
+                                                   frames) for level in range(num_levels)]
+                              if inference else [None] * num_levels)
         prediction, attn_mask = self._predict_from_queries(
             query_feat, mask_features, memories[0].shape[-2:], num_frames, mask_logit_bias,
-            classify=not inference or num_layers == 0,
-            attention_features=attention_features.get(tuple(memories[0].shape[-2:])))
+            classify=not inference or num_layers == 0, attention_features=attention_features[0])
         first_layer_mask = queries.get('first_layer_mask', True)
         if first_layer_mask is not True:
             # Prompt queries may see the whole memory in the first layer (PromptEncoder's
@@ -275,7 +272,7 @@ class OMGHead(BaseModule):
             attn_mask = attn_mask & keep.view(1, 1, -1, 1)
         predictions = [prediction] if prediction is not None else []
         for layer_index, layer in enumerate(self.transformer_decoder.layers):
-            level = layer_index % self.num_transformer_feat_level
+            level = layer_index % num_levels
             # A query whose mask covers nothing may attend everywhere (Mask2Former).
             fully_blocked = attn_mask.all(dim=-1, keepdim=True)
             attn_mask = attn_mask & ~fully_blocked
@@ -284,12 +281,11 @@ class OMGHead(BaseModule):
                 query_pos=query_embed, key_pos=decoder_positions[level],
                 cross_attn_mask=attn_mask, self_attn_mask=self_attn_mask)
             last = layer_index == num_layers - 1
-            next_size = None if last else tuple(
-                memories[(layer_index + 1) % self.num_transformer_feat_level].shape[-2:])
+            next_level = (layer_index + 1) % num_levels
             prediction, attn_mask = self._predict_from_queries(
-                query_feat, mask_features, next_size, num_frames, mask_logit_bias,
-                classify=last or not inference,
-                attention_features=attention_features.get(next_size))
+                query_feat, mask_features, None if last else memories[next_level].shape[-2:],
+                num_frames, mask_logit_bias, classify=last or not inference,
+                attention_features=attention_features[next_level])
             if prediction is not None:
                 predictions.append(prediction)
         return DecoderOutput(predictions=predictions, query_feat=query_feat)
