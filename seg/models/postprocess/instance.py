@@ -1,4 +1,6 @@
 """Instance inference of a mask-classification model (the Mask2Former / OMG-Seg rule)."""
+from typing import Tuple
+
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
@@ -41,7 +43,7 @@ class InstanceRule:
     """:func:`instance_postprocess` as a rule of :func:`sweep_queries`: reads the queries of
     the top candidates, each once however many classes picked it."""
 
-    def __init__(self, mask_cls: Tensor, mask_shape, num_things_classes: int,
+    def __init__(self, mask_cls: Tensor, mask_shape: Tuple[int, int], num_things_classes: int,
                  max_per_image: int = 100) -> None:
         if max_per_image < 1:
             raise ValueError(f'max_per_image must be positive, got {max_per_image}')
@@ -61,33 +63,24 @@ class InstanceRule:
         # A query can be picked with several classes: its mask is binarised and scored once.
         self.queries, self.candidate_to_query = torch.unique(top_queries[is_thing],
                                                              return_inverse=True)
-        self.shape = (int(mask_shape[0]), int(mask_shape[1]))
-        self.masks = self.area = self.inside = None
+        num_queries, device = len(self.queries), mask_cls.device
+        self.masks = torch.zeros((num_queries, int(mask_shape[0]), int(mask_shape[1])),
+                                 dtype=torch.bool, device=device)
+        self.area = torch.zeros(num_queries, dtype=torch.long, device=device)
+        self.inside = torch.zeros(num_queries, dtype=mask_cls.dtype, device=device)
 
     def update(self, start: int, stop: int, logits: Tensor, probs: Tensor) -> None:
-        if self.masks is None:
-            self.masks = torch.zeros((len(self.queries),) + self.shape, dtype=torch.bool,
-                                     device=logits.device)
-            self.area = torch.zeros(len(self.queries), dtype=torch.long, device=logits.device)
-            self.inside = torch.zeros(len(self.queries), dtype=probs.dtype,
-                                      device=logits.device)
         masks = logits > 0
         self.masks[:, start:stop] = masks
-        self.area += count_true(masks)
-        self.inside += (probs * masks.to(probs.dtype)).flatten(1).sum(1)
+        mask_float = masks.to(probs.dtype)
+        self.area += count_true(mask_float)
+        self.inside += (probs * mask_float).flatten(1).sum(1).to(self.inside.dtype)
 
     def result(self) -> InstanceData:
+        mask_scores = self.inside / (self.area.to(self.inside.dtype) + 1e-6)
         results = InstanceData()
-        if self.masks is not None:
-            masks = self.masks
-            mask_scores = self.inside / (self.area.to(self.inside.dtype) + 1e-6)
-            bboxes = mask_to_box(masks)
-        else:  # no thing candidate
-            masks = torch.zeros((0,) + self.shape, dtype=torch.bool, device=self.probs.device)
-            mask_scores = self.probs.new_zeros(0)
-            bboxes = self.probs.new_zeros((0, 4))
-        results.masks = masks[self.candidate_to_query]
+        results.masks = self.masks[self.candidate_to_query]
         results.labels = self.labels
         results.scores = self.probs * mask_scores[self.candidate_to_query]
-        results.bboxes = bboxes[self.candidate_to_query]
+        results.bboxes = mask_to_box(self.masks)[self.candidate_to_query]
         return results

@@ -78,9 +78,9 @@ def sweep_queries(mask_pred, rules: Sequence, band_elements: Optional[int] = Non
 
 
 def count_true(flags: Tensor) -> Tensor:
-    """(N, ...) bool flags -> (N,) int64 count of True per row. Summed as float32 0/1 values
-    (exact below 2**24, larger rows in pieces of that size): summing a bool tensor widens
-    every element to int64, several times slower on CPU."""
+    """(N, ...) bool (or 0/1 float) flags -> (N,) int64 count per row. Summed as float32 0/1
+    values (exact below 2**24, larger rows in pieces of that size): summing a bool tensor
+    widens every element to int64, several times slower on CPU."""
     flat = flags.reshape(flags.shape[0], -1).to(torch.float32)
     piece = 2 ** 24
     return sum(part.sum(1).long() for part in flat.split(piece, dim=1))
