@@ -160,8 +160,9 @@ class OMGHead(BaseModule):
         ``mask_features`` is (B, C, T*h, w) for clips (frames stacked along the height); the
         returned mask logits are unstacked to (B, Q, T, h, w). The attention mask is bool
         (B, 1, Q, T*h'*w'), True blocking a key, shared by the heads; None when
-        ``attn_mask_size`` is None (no next layer). ``classify=False`` (intermediate stages at inference) skips the mask
-        pooling, class and objectness heads and returns no predictions, only the mask.
+        ``attn_mask_size`` is None (no next layer). ``classify=False`` (intermediate stages at
+        inference) skips the mask pooling, class and objectness heads and returns no
+        predictions, only the mask.
         ``attention_features`` (``mask_features`` already resized to ``attn_mask_size``, see
         :meth:`_resize_frames`) gives the attention mask without the stride-4 masks.
         """

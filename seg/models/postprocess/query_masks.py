@@ -6,7 +6,7 @@ used to bound the image size. :class:`QueryMasks` keeps the stride-4 logits and 
 masks at the output size only for the queries a rule selects (panoptic: kept queries;
 instance: the top-k) and only for a band of output rows at a time (:meth:`QueryMasks.rows`),
 following the two-step resize of the reference (bilinear to the padded input size, crop to
-``img_shape``, bilinear to ``ori_shape``, see ``restore_mask_logits``):
+``img_shape``, bilinear to ``ori_shape``, as ``restore_mask_logits`` does):
 
 * the first step (stride 4 to the input size, an exact factor 4) is computed on a band of
   stride-4 rows with one row of margin on each side: the same kernel, the same source
@@ -24,8 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .mask_ops import restore_mask_logits
-
 #: The first resize step is banded exactly when the input is this many times the logits.
 MASK_STRIDE = 4
 
@@ -33,9 +31,8 @@ MASK_STRIDE = 4
 class QueryMasks:
     """One image's (Q, h, w) mask logits seen as (Q, H, W) at the output size.
 
-    Indexing (``masks[index]``, a bool mask or indices over Q) resizes whole masks of those
-    queries, as :func:`restore_mask_logits` after an upsampling to ``input_shape`` would;
-    :meth:`rows` gives a band of output rows.
+    :meth:`rows` gives a band of output rows of selected queries, as
+    :func:`restore_mask_logits` after an upsampling to ``input_shape`` would give them.
 
     Args:
         logits: (Q, h, w) mask logits (stride 4, or already at ``input_shape``).
@@ -45,14 +42,13 @@ class QueryMasks:
     """
 
     def __init__(self, logits: Tensor, input_shape: Sequence[int], img_shape: Sequence[int],
-                 ori_shape: Optional[Sequence[int]] = None, chunk: int = 16) -> None:
+                 ori_shape: Optional[Sequence[int]] = None) -> None:
         if logits.dim() != 3:
             raise ValueError(f'mask logits must be (Q, h, w), got {tuple(logits.shape)}')
         self.logits = logits
         self.input_shape = (int(input_shape[0]), int(input_shape[1]))
         self.img_shape = (int(img_shape[0]), int(img_shape[1]))
         self.ori_shape = None if ori_shape is None else (int(ori_shape[0]), int(ori_shape[1]))
-        self.chunk = max(int(chunk), 1)
         if (self.img_shape[0] > self.input_shape[0]
                 or self.img_shape[1] > self.input_shape[1]):
             raise ValueError(f'img_shape {self.img_shape} is larger than the input '
@@ -77,22 +73,6 @@ class QueryMasks:
 
     def __len__(self) -> int:
         return self.logits.shape[0]
-
-    # ------------------------------------------------------------------ whole masks
-    def _resize(self, logits: Tensor) -> Tensor:
-        if tuple(logits.shape[-2:]) != self.input_shape:
-            logits = F.interpolate(logits[None], size=self.input_shape, mode='bilinear',
-                                   align_corners=False)[0]
-        return restore_mask_logits(logits, self.img_shape, self.ori_shape)
-
-    def __getitem__(self, index) -> Tensor:
-        selected = self.logits[index]
-        if selected.dim() != 3:
-            raise IndexError('QueryMasks selects whole queries: index with a bool mask or '
-                             'indices over the queries')
-        if len(selected) <= self.chunk:
-            return self._resize(selected)
-        return torch.cat([self._resize(part) for part in selected.split(self.chunk)])
 
     # ------------------------------------------------------------------ bands of rows
     def rows(self, logits: Tensor, start: int, stop: int) -> Tensor:

@@ -22,6 +22,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+from .query_masks import QueryMasks
+
 #: Mask elements (queries x band pixels) per band: 2**22 floats = 16 MB per band tensor, small
 #: enough for the allocator to reuse rather than map afresh (glibc maps 32 MB and more).
 BAND_ELEMENTS = 2 ** 22
@@ -54,7 +56,7 @@ def sweep_queries(mask_pred, rules: Sequence, band_elements: Optional[int] = Non
         positions = torch.cumsum(needed.long(), 0) - 1
         rule_rows = [None if bool(member[needed].all()) else positions[member]
                      for member in members]
-        if hasattr(mask_pred, 'rows'):  # QueryMasks: stride-4 logits of the needed queries
+        if isinstance(mask_pred, QueryMasks):  # stride-4 logits of the needed queries
             selected = mask_pred.logits[queries]
 
             def read(start, stop):
